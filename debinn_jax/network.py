@@ -22,6 +22,7 @@ CPU this layout is several times faster for population evaluation (see JAX-NOTES
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -103,7 +104,9 @@ class NetworkSpec:
         if not (isinstance(self.temperature, int | float) and self.temperature > 0):
             raise ValueError(f"NetworkSpec.temperature must be > 0, got {self.temperature!r}")
         if not (isinstance(self.layer_delta, int | float) and math.isfinite(self.layer_delta)):
-            raise ValueError(f"NetworkSpec.layer_delta must be a finite number, got {self.layer_delta!r}")
+            raise ValueError(
+                f"NetworkSpec.layer_delta must be a finite number, got {self.layer_delta!r}"
+            )
         for name in ("standardize_weights", "group_norm", "shift_scale", "train_deltas"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"NetworkSpec.{name} must be True or False")
@@ -114,7 +117,9 @@ class NetworkSpec:
             elif isinstance(groups, Sequence) and not isinstance(groups, str):
                 groups = tuple(groups)
             else:
-                raise ValueError(f"NetworkSpec.groups must be None, an int or a tuple, got {groups!r}")
+                raise ValueError(
+                    f"NetworkSpec.groups must be None, an int or a tuple, got {groups!r}"
+                )
             if len(groups) != len(hidden):
                 raise ValueError(
                     f"NetworkSpec.groups needs one entry per hidden layer ({len(hidden)}), "
@@ -367,8 +372,9 @@ def log_proba_t(spec: NetworkSpec, coords: Coords, x_t: jax.Array) -> jax.Array:
     return jax.nn.log_softmax(scores_t(spec, coords, x_t), axis=0)
 
 
+@functools.partial(jax.jit, static_argnums=0)
 def apply(spec: NetworkSpec, coords: Coords, x: jax.Array) -> jax.Array:
-    """Class probabilities of one network.
+    """Class probabilities of one network (jit-compiled per spec and input shape).
 
     Args:
         spec: the network.
@@ -386,6 +392,7 @@ def apply(spec: NetworkSpec, coords: Coords, x: jax.Array) -> jax.Array:
     return jax.nn.softmax(scores_t(spec, coords, x.T), axis=0).T
 
 
+@functools.partial(jax.jit, static_argnums=0)
 def predict(spec: NetworkSpec, coords: Coords, x: jax.Array) -> jax.Array:
     """Predicted class index per sample (argmax, ties to the lower index); shape ``(n,)``."""
     return jnp.argmax(apply(spec, coords, x), axis=1)
