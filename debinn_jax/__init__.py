@@ -3,6 +3,20 @@
 The public API. Experiments and notebooks import only from here.
 """
 
+from debinn_jax import data, metrics
+from debinn_jax.data import (
+    DataError,
+    Dataset,
+    Fold,
+    Standardizer,
+    load_dataset,
+    load_fold,
+    load_table,
+    make_moons_dataset,
+    monte_carlo_cv,
+    stratified_kfold,
+    stratified_split,
+)
 from debinn_jax.loss import (
     LossConfig,
     class_weights,
@@ -12,6 +26,7 @@ from debinn_jax.loss import (
     population_loss,
     sample_terms,
 )
+from debinn_jax.metrics import METRIC_NAMES, classification_metrics
 from debinn_jax.network import (
     ACTIVATIONS,
     HEADS,
@@ -35,6 +50,21 @@ from debinn_jax.network import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "METRIC_NAMES",
+    "DataError",
+    "Dataset",
+    "Fold",
+    "Standardizer",
+    "classification_metrics",
+    "data",
+    "load_dataset",
+    "load_fold",
+    "load_table",
+    "make_moons_dataset",
+    "metrics",
+    "monte_carlo_cv",
+    "stratified_kfold",
+    "stratified_split",
     "ACTIVATIONS",
     "HEADS",
     "KERNELS",

@@ -1,0 +1,52 @@
+"""Data: readers (DEBI-NN Fold folders, plain CSV tables), generated two-moons, splits,
+scaling, and the GA's data-subset masks (spec sections 6.2 and 8)."""
+
+from debinn_jax.data.dataset import DataError, Dataset, Fold
+from debinn_jax.data.readers import (
+    FOLD_FILES,
+    MISSING_TOKENS,
+    VALIDATE_FILES,
+    load_dataset,
+    load_fold,
+    load_table,
+)
+from debinn_jax.data.splits import (
+    DROP_FRACTION,
+    VALIDATION_FRACTION,
+    Standardizer,
+    SubsetSizes,
+    ga_subsets,
+    individual_masks,
+    monte_carlo_cv,
+    shuffle_individuals,
+    stratified_kfold,
+    stratified_split,
+    subset_sizes,
+    validation_mask,
+)
+from debinn_jax.data.synthetic import make_moons_dataset
+
+__all__ = [
+    "DROP_FRACTION",
+    "FOLD_FILES",
+    "MISSING_TOKENS",
+    "VALIDATE_FILES",
+    "VALIDATION_FRACTION",
+    "DataError",
+    "Dataset",
+    "Fold",
+    "Standardizer",
+    "SubsetSizes",
+    "ga_subsets",
+    "individual_masks",
+    "load_dataset",
+    "load_fold",
+    "load_table",
+    "make_moons_dataset",
+    "monte_carlo_cv",
+    "shuffle_individuals",
+    "stratified_kfold",
+    "stratified_split",
+    "subset_sizes",
+    "validation_mask",
+]
