@@ -3,7 +3,7 @@
 The public API. Experiments and notebooks import only from here.
 """
 
-from debinn_jax import data, metrics
+from debinn_jax import data, diagnostics, metrics
 from debinn_jax.data import (
     DataError,
     Dataset,
@@ -17,6 +17,7 @@ from debinn_jax.data import (
     stratified_kfold,
     stratified_split,
 )
+from debinn_jax.gd import GD_NETWORK_OPTIONS, GDConfig, GDResult, init_starts, train_gd
 from debinn_jax.loss import (
     LossConfig,
     class_weights,
@@ -50,6 +51,12 @@ from debinn_jax.network import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "GD_NETWORK_OPTIONS",
+    "GDConfig",
+    "GDResult",
+    "diagnostics",
+    "init_starts",
+    "train_gd",
     "METRIC_NAMES",
     "DataError",
     "Dataset",

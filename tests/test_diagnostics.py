@@ -1,0 +1,110 @@
+"""Tests of the gradient diagnostics (debinn_jax.diagnostics)."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from debinn_jax.diagnostics import (
+    KINDS,
+    grad_breakdown,
+    gradient_conflict,
+    kink_fraction,
+    loss_grad,
+    n_z_genes,
+    per_sample_grads,
+    trainability,
+)
+from debinn_jax.gd import GDConfig, z_sign_flips
+from debinn_jax.loss import LossConfig
+from debinn_jax.network import NetworkSpec, init_coords
+
+SPEC = NetworkSpec(n_inputs=3, hidden=(4,), n_classes=2, shift_scale=True)
+
+
+def _data(n: int = 24, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3)).astype(np.float32)
+    y = (X[:, 0] + 0.5 * X[:, 1] > 0).astype(np.int32)
+    return X, y
+
+
+def test_grad_breakdown_hand_case() -> None:
+    coords = init_coords(jax.random.key(0), SPEC)
+    ones = jax.tree_util.tree_map(jnp.ones_like, coords)
+    br = grad_breakdown(ones)
+    # input layer: 3 axons -> xy norm sqrt(6), z norm sqrt(3); no soma
+    np.testing.assert_allclose(br["axon_xy"][0], np.sqrt(6), rtol=1e-6)
+    np.testing.assert_allclose(br["axon_z"][0], np.sqrt(3), rtol=1e-6)
+    assert br["soma_xy"][0] == 0.0
+    # hidden layer: 4 somas, 4 axons, 4 scale, 4 shift genes
+    np.testing.assert_allclose(br["soma_z"][1], 2.0, rtol=1e-6)
+    np.testing.assert_allclose(br["scale"][1], 2.0, rtol=1e-6)
+    # output: 2 somas, no axon
+    np.testing.assert_allclose(br["soma_xy"][2], 2.0, rtol=1e-6)
+    assert br["axon_xy"][2] == 0.0
+    for k in KINDS:
+        assert br[k].shape == (3,)
+        expected = 1.0 if k != "delta" else 0.0
+        np.testing.assert_allclose(br[f"rms_{k}"], expected, rtol=1e-6)
+
+
+def test_grad_breakdown_keeps_leading_axis() -> None:
+    pop = jax.vmap(lambda k: init_coords(k, SPEC))(jax.random.split(jax.random.key(0), 5))
+    br = grad_breakdown(pop)
+    assert br["soma_xy"].shape == (5, 3)
+    assert br["rms_axon_z"].shape == (5,)
+
+
+def test_per_sample_grads_average_to_full_gradient() -> None:
+    X, y = _data()
+    coords = init_coords(jax.random.key(1), SPEC)
+    lc = LossConfig(alpha=0.9)
+    _, g = loss_grad(SPEC, coords, X, y, lc)
+    flat_full, _ = jax.flatten_util.ravel_pytree(g)
+    ps = per_sample_grads(SPEC, coords, X, y, lc)
+    assert ps.shape == (24, flat_full.size)
+    np.testing.assert_allclose(np.asarray(ps.mean(0)), np.asarray(flat_full), atol=1e-6)
+
+
+def test_gradient_conflict_extremes() -> None:
+    same = jnp.tile(jnp.array([[1.0, 2.0, 3.0]]), (4, 1))
+    c = gradient_conflict(same)
+    np.testing.assert_allclose(
+        [c["mean_cosine"], c["conflict"], c["signal_to_noise"]], [1, 0, 1], rtol=1e-6
+    )
+    opposite = jnp.array([[1.0, 0.0], [-1.0, 0.0]])
+    c = gradient_conflict(opposite)
+    np.testing.assert_allclose(
+        [c["mean_cosine"], c["conflict"], c["signal_to_noise"]], [-1, 1, 0], atol=1e-6
+    )
+
+
+def test_z_flips_and_kink_fraction() -> None:
+    old = init_coords(jax.random.key(0), SPEC)
+    new = jax.tree_util.tree_map(lambda v: v, old)
+    assert int(z_sign_flips(old, new)) == 0
+    flipped = tuple(
+        {k: (v.at[..., 2].multiply(-1.0) if k in ("soma", "axon") else v) for k, v in layer.items()}
+        for layer in old
+    )
+    assert int(z_sign_flips(old, flipped)) == n_z_genes(SPEC) == 3 + 8 + 2
+    kf = kink_fraction(SPEC, np.array([13, 0, 13, 0]))
+    assert kf == {"per_epoch": 0.5, "total": 2.0}
+
+
+@pytest.mark.slow
+def test_trainability_grid_runs() -> None:
+    X, y = _data(60)
+    rows = trainability(SPEC, X, y, jax.random.key(0), GDConfig(starts=1, epochs=20, chunk=20))
+    assert [(r["head"], r["standardize_weights"]) for r in rows] == [
+        ("reference", True),
+        ("reference", False),
+        ("softmax", True),
+        ("softmax", False),
+    ]
+    for r in rows:
+        assert 0.0 <= r["val_bacc"] <= 1.0
+        assert set(r["grad_init"]) == {f"rms_{k}" for k in KINDS}
