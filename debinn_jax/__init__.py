@@ -17,7 +17,17 @@ from debinn_jax.data import (
     stratified_kfold,
     stratified_split,
 )
+from debinn_jax.estimator import DEBIClassifier
+from debinn_jax.ga import DebiGA, GAConfig, GAResult, make_runner, train_ga
 from debinn_jax.gd import GD_NETWORK_OPTIONS, GDConfig, GDResult, init_starts, train_gd
+from debinn_jax.io import (
+    ModelFileError,
+    TrainedModel,
+    load_model,
+    save_model,
+    write_json_atomic,
+    write_text_atomic,
+)
 from debinn_jax.loss import (
     LossConfig,
     class_weights,
@@ -47,10 +57,27 @@ from debinn_jax.network import (
     scores_t,
     summary,
 )
+from debinn_jax.sweep import SweepResult, grid, run_many, stack_folds
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "DebiGA",
+    "GAConfig",
+    "GAResult",
+    "SweepResult",
+    "grid",
+    "make_runner",
+    "run_many",
+    "stack_folds",
+    "train_ga",
+    "DEBIClassifier",
+    "ModelFileError",
+    "TrainedModel",
+    "load_model",
+    "save_model",
+    "write_json_atomic",
+    "write_text_atomic",
     "GD_NETWORK_OPTIONS",
     "GDConfig",
     "GDResult",

@@ -1,0 +1,340 @@
+"""Many GA runs in one compiled call: seeds x CV folds x numeric settings.
+
+:func:`run_many` maps the per-run functions of :func:`debinn_jax.ga.make_runner` over a leading
+*runs* axis R. Everything that may differ between runs is an array with that axis:
+
+* ``keys`` ``(R,)`` (seeds),
+* the data: ``X`` ``(N, F)`` shared or ``(R, N, F)`` per run (CV folds; folds of different sizes
+  are padded to one N by :func:`stack_folds` and ``sample_mask`` ``(R, N)`` marks real cases),
+* numeric settings (``ga.NUMERIC_FIELDS``: ``r_max``, ``r_min``, ``mutation_prob``,
+  ``crossover_prob``, ``tolerance``, ``generations``, ``beat_period``, ``resample_every``,
+  ``early_stopping``) as ``(R,)`` arrays, e.g. from :func:`grid`.
+
+Static settings (population size, network, schedule kind, generation budget...) are shared by
+all runs of one call. Runs are mapped with ``jax.vmap`` (``run_batch_size=None``; best on
+accelerators) or ``jax.lax.map`` in batches of ``run_batch_size`` runs (often faster on CPU).
+With several visible devices the runs axis is sharded over all of them (``jax.shard_map`` over
+a 1-D ``Mesh`` named ``"runs"``; R is padded to a multiple of the device count and the padding
+dropped again), so one call uses every GPU of a host.
+
+Multi-host: call ``jax.distributed.initialize()`` at start-up on every host; ``jax.devices()``
+then lists the devices of all hosts and the same call shards the runs over all of them (every
+host must run the same program with the same arguments; results are gathered to each host).
+
+Early stopping: a run that stops is frozen inside the compiled chunk; the host loop ends when
+every run has stopped, so a batch costs as much as its longest run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import itertools
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
+
+from debinn_jax.ga import (
+    INT_FIELDS,
+    NEVER,
+    NUMERIC_FIELDS,
+    GAConfig,
+    GAResult,
+    _static_key,
+    make_runner,
+)
+from debinn_jax.network import NetworkSpec
+
+
+def grid(**axes: Sequence[float]) -> dict[str, np.ndarray]:
+    """Cartesian product of settings as flat ``(R,)`` arrays (last axis varies fastest).
+
+    Example: ``grid(r_max=[1.0, 0.3], mutation_prob=[0.1, 0.5])`` gives 4 runs.
+    """
+    names = list(axes)
+    combos = list(itertools.product(*(list(axes[n]) for n in names)))
+    return {n: np.asarray([c[i] for c in combos]) for i, n in enumerate(names)}
+
+
+def stack_folds(
+    folds: Sequence[tuple[Any, Any]],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pad several ``(X (n_i, F), y (n_i,))`` training sets to one length.
+
+    Returns:
+        ``X (R, N, F)`` float32, ``y (R, N)`` int32 and ``sample_mask (R, N)`` float32 with
+        ``N = max n_i``; padded rows are zeros with mask 0 (ignored by the GA).
+    """
+    n = max(len(y) for _, y in folds)
+    f = np.asarray(folds[0][0]).shape[1]
+    X = np.zeros((len(folds), n, f), np.float32)
+    Y = np.zeros((len(folds), n), np.int32)
+    M = np.zeros((len(folds), n), np.float32)
+    for i, (x_i, y_i) in enumerate(folds):
+        k = len(y_i)
+        X[i, :k] = np.asarray(x_i, np.float32)
+        Y[i, :k] = np.asarray(y_i)
+        M[i, :k] = 1.0
+    return X, Y, M
+
+
+@dataclasses.dataclass
+class SweepResult:
+    """Outcome of :func:`run_many`; every array has the runs axis R first.
+
+    Attributes:
+        coords: final coordinate pytrees with a leading R axis.
+        ensemble: ``(R, E, ...)`` coords for prediction ensembles, else None.
+        history: dict of ``(R, G)`` arrays (G = most generations any run evaluated), NaN
+            after a run stopped: ``train_fitness``, ``val_fitness``, ``hof_val``, ``amplitude``.
+        stopped_at: ``(R,)`` last generation evaluated per run.
+        generations_run: ``(R,)``.
+        hall_of_fame_val: ``(R, H)``.
+        final_scores: ``(R, E)``.
+        settings: the per-run numeric settings used, dict of ``(R,)`` arrays.
+        seconds: wall time of the whole call (compilation included).
+    """
+
+    spec: NetworkSpec
+    config: GAConfig
+    coords: Any
+    ensemble: Any
+    history: dict[str, np.ndarray]
+    stopped_at: np.ndarray
+    generations_run: np.ndarray
+    hall_of_fame_val: np.ndarray
+    final_scores: np.ndarray
+    settings: dict[str, np.ndarray]
+    seconds: float
+
+    @property
+    def n_runs(self) -> int:
+        return int(self.stopped_at.shape[0])
+
+    def run(self, i: int) -> GAResult:
+        """Run ``i`` as a :class:`GAResult` (for ``predict_proba`` and the like)."""
+        take = functools.partial(jax.tree_util.tree_map, lambda a: np.asarray(a)[i])
+        n = int(self.generations_run[i])
+        values = {}
+        for k, v in self.settings.items():
+            values[k] = int(v[i]) if k in INT_FIELDS else float(v[i])
+        if values.get("early_stopping") == NEVER:
+            values["early_stopping"] = None
+        cfg = dataclasses.replace(self.config, **values)
+        return GAResult(
+            coords=take(self.coords),
+            ensemble=None if self.ensemble is None else take(self.ensemble),
+            spec=self.spec,
+            config=cfg,
+            history={k: v[i, :n] for k, v in self.history.items()},
+            stopped_at=int(self.stopped_at[i]),
+            generations_run=n,
+            early_stopped=n < cfg.generations,
+            hall_of_fame={"val": self.hall_of_fame_val[i]},
+            final_scores=self.final_scores[i],
+            seconds=self.seconds,
+        )
+
+    def predict_proba(self, i: int, X: Any) -> np.ndarray:
+        """Probabilities ``(n, K)`` of run ``i`` on ``X`` ``(n, F)``."""
+        return self.run(i).predict_proba(X)
+
+
+def _settings(config: GAConfig, settings: Mapping[str, Any] | None, n_runs: int) -> dict:
+    settings = dict(settings or {})
+    unknown = set(settings) - set(NUMERIC_FIELDS)
+    if unknown:
+        raise ValueError(
+            f"settings: unknown field(s) {sorted(unknown)}; sweepable fields are {NUMERIC_FIELDS}"
+        )
+    out = {}
+    for name in NUMERIC_FIELDS:
+        value = settings.get(name, getattr(config, name))
+        if name in INT_FIELDS:
+            value = np.asarray(NEVER if value is None else value)
+            dtype = np.int32
+        else:
+            dtype = np.float32
+        out[name] = np.broadcast_to(np.asarray(value, dtype), (n_runs,)).copy()
+    if np.any(out["r_min"] > out["r_max"]):
+        raise ValueError("settings: r_min must not exceed r_max in any run")
+    for name in ("mutation_prob", "crossover_prob"):
+        if np.any((out[name] < 0) | (out[name] > 1)):
+            raise ValueError(f"settings: {name} must be in [0, 1] in every run")
+    return out
+
+
+def _mapped(fn: Any, run_batch_size: int | None) -> Any:
+    """Map ``fn`` over the leading axis of all its arguments."""
+    if run_batch_size is None:
+        return jax.vmap(fn)
+
+    def mapped(*args: Any) -> Any:
+        return jax.lax.map(lambda a: fn(*a), args, batch_size=run_batch_size)
+
+    return mapped
+
+
+@functools.lru_cache(maxsize=16)
+def _compiled_many(
+    spec: NetworkSpec,
+    config: GAConfig,
+    n_classes: int,
+    run_batch_size: int | None,
+    devices: tuple[Any, ...],
+) -> tuple[Any, ...]:
+    runner = make_runner(spec, config, n_classes)
+
+    def start(key, x_t, y, mask, hp):
+        k_run, k_final = jax.random.split(key)
+        return runner.start(k_run, x_t, y, mask, hp), k_final
+
+    def finalize(state, k_final, x_t, y, mask):
+        return runner.finalize(state, k_final, x_t, y, mask)
+
+    fns = [_mapped(f, run_batch_size) for f in (start, runner.chunk, finalize)]
+    if len(devices) > 1:
+        mesh = Mesh(np.asarray(devices), ("runs",))
+        spec_runs = P("runs")
+        fns = [
+            jax.shard_map(f, mesh=mesh, in_specs=spec_runs, out_specs=spec_runs, check_vma=False)
+            for f in fns
+        ]
+    return runner, tuple(jax.jit(f) for f in fns)
+
+
+def _place(tree: Any, devices: tuple[Any, ...]) -> Any:
+    if len(devices) <= 1:
+        return tree
+    sharding = NamedSharding(Mesh(np.asarray(devices), ("runs",)), P("runs"))
+    return jax.device_put(tree, sharding)
+
+
+def run_many(
+    spec: NetworkSpec,
+    X: Any,
+    y: Any,
+    keys: jax.Array,
+    config: GAConfig = GAConfig(),  # noqa: B008 (frozen, hashable)
+    *,
+    settings: Mapping[str, Any] | None = None,
+    sample_mask: Any = None,
+    run_batch_size: int | None = None,
+    devices: Sequence[Any] | None = None,
+    progress: bool = False,
+) -> SweepResult:
+    """Train R independent GA runs in one compiled call per chunk of generations.
+
+    Args:
+        spec: the network (shared).
+        X: ``(N, F)`` shared or ``(R, N, F)`` per-run features (standardised by the caller).
+        y: ``(N,)`` or ``(R, N)`` integer class indices.
+        keys: ``(R,)`` typed PRNG keys, one per run. Run i equals
+            ``train_ga(spec, X_i, y_i, keys[i], config_i)`` up to last-bit float differences
+            from batching (bit-identical on this CPU in our tests).
+        config: shared settings; its numeric fields are the defaults of ``settings``.
+        settings: per-run numeric settings, dict ``name -> (R,)`` (or scalar) for names in
+            ``NUMERIC_FIELDS``.
+        sample_mask: ``(N,)`` or ``(R, N)`` 0/1 real-case mask for padded folds (default all 1).
+        run_batch_size: None = ``vmap`` over runs; an int = ``lax.map`` in batches of that many.
+        devices: devices to shard the runs over (default ``jax.devices()``); one device = no
+            sharding.
+        progress: print one line per chunk.
+
+    Returns:
+        A :class:`SweepResult`.
+    """
+    start = time.perf_counter()
+    keys = jnp.asarray(keys)
+    n_runs = keys.shape[0]
+    X = np.asarray(X, np.float32)
+    y = np.asarray(y)
+    if X.ndim == 2:
+        X = np.broadcast_to(X, (n_runs, *X.shape))
+    if y.ndim == 1:
+        y = np.broadcast_to(y, (n_runs, *y.shape))
+    if X.shape[0] != n_runs or y.shape[:2] != X.shape[:2] or X.shape[2] != spec.n_inputs:
+        raise ValueError(
+            f"X must be (N, {spec.n_inputs}) or (R={n_runs}, N, {spec.n_inputs}) and y (N,) or "
+            f"(R, N); got X {X.shape}, y {y.shape}"
+        )
+    mask = np.ones(y.shape, np.float32) if sample_mask is None else np.asarray(sample_mask)
+    mask = np.broadcast_to(mask.astype(np.float32), y.shape)
+    if not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() >= spec.n_classes:
+        raise ValueError(f"y must hold integer class indices in [0, {spec.n_classes})")
+    for i in range(n_runs):
+        counts = np.bincount(y[i][mask[i] > 0], minlength=spec.n_classes)
+        if counts.min() < 2:
+            raise ValueError(
+                f"y: run {i} has class counts {counts.tolist()}; the GA's subsets need >= 2 "
+                "cases per class"
+            )
+    hp = _settings(config, settings, n_runs)
+
+    devices = tuple(jax.devices() if devices is None else devices)
+    n_dev = len(devices)
+    pad = (-n_runs) % n_dev
+    take_pad = np.concatenate([np.arange(n_runs), np.full(pad, n_runs - 1)]).astype(int)
+
+    x_t = np.ascontiguousarray(np.transpose(X, (0, 2, 1))[take_pad])
+    args = (
+        jnp.asarray(x_t),
+        jnp.asarray(y[take_pad], jnp.int32),
+        jnp.asarray(mask[take_pad]),
+        {k: jnp.asarray(v[take_pad]) for k, v in hp.items()},
+    )
+    keys_p = keys[take_pad]
+    runner, (start_fn, chunk_fn, final_fn) = _compiled_many(
+        spec, _static_key(config), spec.n_classes, run_batch_size, devices
+    )
+    args = _place(args, devices)
+    keys_p = _place(keys_p, devices)
+    x_t_j, y_j, m_j, hp_j = args
+
+    state, k_final = start_fn(keys_p, x_t_j, y_j, m_j, hp_j)
+    hists, rans = [], []
+    gen = 0
+    while not bool(np.all(np.asarray(state.done))):
+        t0 = time.perf_counter()
+        state, h = chunk_fn(state, x_t_j, y_j, m_j, hp_j)
+        h = jax.device_get(h)
+        rans.append(np.asarray(h.pop("ran")))
+        hists.append({k: np.asarray(v) for k, v in h.items()})
+        gen += rans[-1].shape[1]
+        if progress:
+            dt = time.perf_counter() - t0
+            print(
+                f"gen {gen:6d}  runs active {int(rans[-1][:, -1].sum()):4d}/{n_runs}  "
+                f"best train {np.nanmin(h['train_fitness']):.4f}  "
+                f"best val {np.nanmin(h['val_fitness']):.4f}  "
+                f"{rans[-1].shape[1] / dt:8.1f} gen/s",
+                flush=True,
+            )
+    coords, ensemble, scores = final_fn(state, k_final, x_t_j, y_j, m_j)
+    ran = np.concatenate(rans, axis=1)[:n_runs]
+    n_gen = ran.sum(axis=1)
+    g_max = int(n_gen.max())
+    history = {}
+    for k in hists[0]:
+        full = np.concatenate([h[k] for h in hists], axis=1)[:n_runs]
+        history[k] = np.where(ran, full, np.nan)[:, :g_max]
+    cut = functools.partial(jax.tree_util.tree_map, lambda a: np.asarray(a)[:n_runs])
+    return SweepResult(
+        spec=spec,
+        config=config,
+        coords=cut(coords),
+        ensemble=None if ensemble is None else cut(ensemble),
+        history=history,
+        stopped_at=n_gen - 1,
+        generations_run=n_gen,
+        hall_of_fame_val=np.asarray(state.hof.val)[:n_runs],
+        final_scores=np.asarray(scores)[:n_runs],
+        settings=hp,
+        seconds=time.perf_counter() - start,
+    )
