@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 
-def _parse_hidden(text: str) -> tuple[int, ...]:
+def parse_hidden(text: str) -> tuple[int, ...]:
     try:
         return tuple(int(v) for v in text.split(",") if v.strip())
     except ValueError:
@@ -17,7 +17,7 @@ def _parse_hidden(text: str) -> tuple[int, ...]:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("info", help="print the summary of a network spec")
     p.add_argument("--inputs", type=int, default=2, help="number of input features (default 2)")
-    p.add_argument("--hidden", type=_parse_hidden, default=(16,), help="hidden sizes, e.g. 85,64")
+    p.add_argument("--hidden", type=parse_hidden, default=(16,), help="hidden sizes, e.g. 85,64")
     p.add_argument("--classes", type=int, default=2, help="number of classes (default 2)")
     p.set_defaults(func=run)
 
