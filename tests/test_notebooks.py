@@ -1,0 +1,36 @@
+"""The seeded notebooks run from top to bottom without error on a tiny budget."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+NAMES = ("01_two_moons.ipynb", "02_radiomics_ga_vs_gd.ipynb", "03_population_sweep.ipynb")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_notebook_runs_on_tiny_budget(name: str, tmp_path: Path, monkeypatch) -> None:
+    path = NOTEBOOKS / name
+    nb = nbformat.read(path, as_version=4)
+    assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), (
+        f"{name}: outputs must be cleared before commit"
+    )
+    monkeypatch.setenv("DEBINN_NOTEBOOK_BUDGET", "tiny")
+    monkeypatch.setenv("DEBINN_NOTEBOOK_OUT", str(tmp_path / "figures"))
+    before = sorted(p.name for p in NOTEBOOKS.iterdir())
+    client = NotebookClient(
+        nb,
+        timeout=300,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(NOTEBOOKS)}},
+    )
+    client.execute()
+    assert sorted(p.name for p in NOTEBOOKS.iterdir()) == before  # nothing written there
+    pngs = list((tmp_path / "figures").glob("*.png"))
+    assert pngs, "the notebook drew no figure"
+    for png in pngs:
+        assert png.read_bytes()[:4] == b"\x89PNG"
