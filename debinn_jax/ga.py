@@ -90,6 +90,64 @@ def half_tournament(
     return i1, i2
 
 
+def tournament_outcomes(population_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Closed form of :func:`half_tournament` as a distribution over fitness ranks.
+
+    The two halves partition the population, so the fittest member is always a parent; the
+    other parent is the fittest member of the other half. With halves ``h1 = floor(P/2)``
+    (parent 1's) and ``h2 = P - h1``, the best sits in half 1 with probability ``h1 / P``, and
+    the other parent then has rank ``r >= 1`` with probability
+    ``prod_{i < r-1} (h1 - 1 - i) / (P - 1 - i) * h2 / (P - r)`` (ranks 1..r-1 all in half 1,
+    rank r in half 2); symmetrically for half 2.
+
+    Returns:
+        ``(best_in_first, other_rank, prob)``: three ``(n_outcomes,)`` arrays (bool, int, float64)
+        listing every outcome with its probability (they sum to 1).
+    """
+    n = population_size
+    h = (n // 2, n - n // 2)
+    first, ranks, probs = [], [], []
+    for half in (0, 1):
+        mine, other = h[half], h[1 - half]
+        p_best = mine / n
+        run = 1.0  # probability that ranks 1..r-1 all share the best's half
+        for r in range(1, mine + 1):
+            probs.append(p_best * run * other / (n - r))
+            first.append(half == 0)
+            ranks.append(r)
+            run *= (mine - r) / (n - r)
+    return np.array(first), np.array(ranks), np.array(probs)
+
+
+def half_tournament_ranked(
+    key: jax.Array | None, fitness: jax.Array, n_offspring: int, *, uniforms: Any = None
+) -> tuple[jax.Array, jax.Array]:
+    """Same distribution as :func:`half_tournament` in O(P log P) instead of O(P^2 log P).
+
+    Draws each offspring's parents from the closed form of :func:`tournament_outcomes` with one
+    uniform number per offspring instead of a shuffle of the population. Among members of
+    equal fitness the lower index wins (the shuffle version picks one of them at random).
+
+    Args:
+        key: PRNG key (or ``uniforms``: ``(n_offspring,)`` pre-drawn U(0, 1) numbers).
+        fitness: ``(P,)`` fitness, lower is better; NaN counts as +inf.
+
+    Returns:
+        ``(i1, i2)``: two ``(n_offspring,)`` int index arrays (parent 1 from the first half).
+    """
+    n = fitness.shape[0]
+    first, ranks, probs = tournament_outcomes(n)
+    cdf = np.cumsum(probs)
+    cdf /= cdf[-1]
+    if uniforms is None:
+        uniforms = jax.random.uniform(key, (n_offspring,))
+    outcome = jnp.minimum(jnp.searchsorted(jnp.asarray(cdf, jnp.float32), uniforms), len(cdf) - 1)
+    order = jnp.argsort(jnp.where(jnp.isnan(fitness), jnp.inf, fitness), stable=True)
+    best, other = order[0], order[jnp.asarray(ranks)[outcome]]
+    in_first = jnp.asarray(first)[outcome]
+    return jnp.where(in_first, best, other), jnp.where(in_first, other, best)
+
+
 def uniform_crossover(
     key: jax.Array | None,
     parent_1: jax.Array,
@@ -189,7 +247,8 @@ class DebiGAParams(PBParams):
 class DebiGA(PopulationBasedAlgorithm):
     """The DEBI-NN reference genetic algorithm (spec 6.3-6.6) as an evosax algorithm.
 
-    Each ``ask`` makes P offspring: parents by :func:`half_tournament`, children by
+    Each ``ask`` makes P offspring: parents by :func:`half_tournament_ranked` (the closed form
+    of :func:`half_tournament`), children by
     :func:`uniform_crossover` and :func:`mutate` with amplitude :func:`mutation_amplitude` of
     the generation counter; with ``elitism = k`` the first k offspring are unmutated copies of
     the k best parents (re-evaluated like everyone else). Genes flagged in ``reflect`` are
@@ -266,14 +325,14 @@ class DebiGA(PopulationBasedAlgorithm):
     ) -> tuple[jax.Array, DebiGAState]:
         n, d = self.population_size, self.num_dims
         # one fused draw (compiles much faster than one threefry call per operator)
-        u = jax.random.uniform(key, (n, n + 3 * d))
+        u = jax.random.uniform(key, (n, 1 + 3 * d))
         pop = state.population
-        i1, i2 = half_tournament(None, state.fitness, n, uniforms=u[:, :n])
+        i1, i2 = half_tournament_ranked(None, state.fitness, n, uniforms=u[:, 0])
         children = uniform_crossover(
-            None, pop[i1], pop[i2], params.crossover_prob, uniforms=u[:, n : n + d]
+            None, pop[i1], pop[i2], params.crossover_prob, uniforms=u[:, 1 : 1 + d]
         )
         r = self.amplitude(state, params)
-        u_mut = jnp.stack([u[:, n + d : n + 2 * d], u[:, n + 2 * d :]])
+        u_mut = jnp.stack([u[:, 1 + d : 1 + 2 * d], u[:, 1 + 2 * d :]])
         children = mutate(None, children, params.mutation_prob, r, uniforms=u_mut)
         if self.elitism > 0:
             fit = jnp.where(jnp.isnan(state.fitness), jnp.inf, state.fitness)

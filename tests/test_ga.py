@@ -15,12 +15,14 @@ from debinn_jax.ga import (
     early_stopping_step,
     empty_hall_of_fame,
     half_tournament,
+    half_tournament_ranked,
     hof_insert,
     initial_population,
     initial_tolerance,
     mutate,
     mutation_amplitude,
     stratified_fraction_mask,
+    tournament_outcomes,
     train_ga,
     uniform_crossover,
     z_gene_mask,
@@ -52,6 +54,26 @@ def test_half_tournament_picks_the_best_of_each_half():
     # the other parent is the 2nd best unless it shares the best's half: 3/5 for P = 6
     other = np.where(i1 == 1, i2, i1)
     assert abs(np.mean(other == 3) - 3 / 5) < 0.04
+
+
+@pytest.mark.parametrize("n", [2, 6, 7])
+def test_tournament_closed_form_matches_the_shuffle(n):
+    first, ranks, probs = tournament_outcomes(n)
+    assert probs.sum() == pytest.approx(1.0)
+    if n == 6:  # best in half 1 (1/2), other = 2nd best unless it shares that half: 3/5
+        assert probs[(first) & (ranks == 1)].sum() == pytest.approx(0.5 * 3 / 5)
+    fitness = jnp.asarray(np.random.default_rng(n).permutation(n), jnp.float32)
+    draws = 20000
+    a = half_tournament(jax.random.key(0), fitness, draws)
+    b = half_tournament_ranked(jax.random.key(1), fitness, draws)
+    pairs = lambda i1, i2: np.asarray(i1) * n + np.asarray(i2)  # noqa: E731
+    ha = np.bincount(pairs(*a), minlength=n * n) / draws
+    hb = np.bincount(pairs(*b), minlength=n * n) / draws
+    assert np.abs(ha - hb).max() < 0.02
+    assert np.all(
+        (np.asarray(b[0]) == int(jnp.argmin(fitness)))
+        | (np.asarray(b[1]) == int(jnp.argmin(fitness)))
+    )
 
 
 def test_half_tournament_key_version_and_nan():
