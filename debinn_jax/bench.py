@@ -38,7 +38,6 @@ import resource
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -48,6 +47,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from debinn_jax.io import to_jsonable
 from debinn_jax.loss import LOG_P_FLOOR, LossConfig, population_loss
 from debinn_jax.network import (
     EPS,
@@ -463,30 +463,6 @@ def measured_peak_gflops(n: int = 2048, repeats: int = 5) -> dict[str, float]:
     a = jax.random.normal(jax.random.key(0), (n, n), jnp.float32)
     timing = time_jax(lambda m: m @ m, (a,), repeats)
     return {"matmul_n": n, "gflops": 2.0 * n**3 / timing.best_s / 1e9, "best_s": timing.best_s}
-
-
-def write_json_atomic(path: str | os.PathLike, document: Any) -> None:
-    """Write ``document`` as JSON to ``path`` atomically (temp file + ``os.replace``)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(document, f, indent=2, default=_json_default)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 def machine_info() -> dict[str, Any]:
@@ -983,7 +959,7 @@ def _probe_main(argv: Sequence[str]) -> int:
     args = parser.parse_args(argv)
     name, population = args.probe[0], int(args.probe[1])
     wl = load_workload(name, Path(args.data_dir) if args.data_dir else None)
-    print(json.dumps(memory_probe(wl, population, _device_memory_budget()), default=_json_default))
+    print(json.dumps(memory_probe(wl, population, _device_memory_budget()), default=to_jsonable))
     return 0
 
 

@@ -85,6 +85,13 @@ def to_jsonable(obj: Any) -> Any:
     return repr(obj)
 
 
+def _umask() -> int:
+    """The process's file-creation mask (read by setting and restoring it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(path: PathLike, write: Callable[[Any], None], mode: str = "w") -> Path:
     """Call ``write(fh)`` on a temporary file next to ``path``, then move it over ``path``.
 
@@ -102,6 +109,7 @@ def write_atomic(path: PathLike, write: Callable[[Any], None], mode: str = "w") 
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; use the usual mode
         os.replace(tmp, target)
     except BaseException:
         if os.path.exists(tmp):

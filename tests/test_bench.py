@@ -6,7 +6,6 @@ Behaviour only; no timing is asserted.
 from __future__ import annotations
 
 import json
-import os
 
 import jax
 import jax.numpy as jnp
@@ -25,7 +24,6 @@ from debinn_jax.bench import (
     plan_batch_size,
     random_population,
     working_set_bytes,
-    write_json_atomic,
 )
 from debinn_jax.loss import LossConfig, debi_loss, population_loss
 from debinn_jax.network import NetworkSpec, apply, init_coords
@@ -131,16 +129,6 @@ def test_planner_uses_one_vmap_when_it_fits():
     assert plan_batch_size(spec, 41, 64, budget_bytes=1) == 1
     # working set grows linearly with the batch
     assert working_set_bytes(spec, 41, 8) == 8 * working_set_bytes(spec, 41, 1)
-
-
-def test_write_json_atomic(tmp_path):
-    path = tmp_path / "sub" / "out.json"
-    write_json_atomic(path, {"a": np.float32(1.5), "b": np.arange(3)})
-    assert json.loads(path.read_text()) == {"a": 1.5, "b": [0, 1, 2]}
-    with pytest.raises(TypeError):
-        write_json_atomic(path, {"bad": object()})
-    assert json.loads(path.read_text())["a"] == 1.5  # old file intact
-    assert os.listdir(path.parent) == ["out.json"]  # no temp file left
 
 
 def test_bench_command_quick_end_to_end(tmp_path, capsys):

@@ -240,3 +240,12 @@ def test_json_and_text_helpers(tmp_path: Path) -> None:
     assert (tmp_path / "a.txt").read_text(encoding="utf-8") == "héllo\n"
     with pytest.raises(FileNotFoundError, match="does not exist"):
         write_text_atomic(tmp_path / "nope" / "a.txt", "x")
+
+
+def test_atomic_writes_use_the_usual_file_mode(tmp_path):
+    old = os.umask(0o022)
+    try:
+        path = write_json_atomic(tmp_path / "r.json", {"a": 1})
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o644

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 
 def _int_list(text: str) -> tuple[int, ...]:
@@ -87,11 +88,13 @@ def config_from_args(args: argparse.Namespace):  # noqa: ANN201 - avoids importi
 
 def run(args: argparse.Namespace) -> int:
     """Run the benchmark, print a summary, write JSON to ``--out``."""
-    from debinn_jax.bench import run_benchmark, write_json_atomic
+    from debinn_jax.bench import run_benchmark
+    from debinn_jax.io import write_json_atomic
 
     config = config_from_args(args)
     doc = run_benchmark(config, verbose=True)
     if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         write_json_atomic(args.out, doc)
         print(f"wrote {args.out}")
     return 0
