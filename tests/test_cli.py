@@ -341,3 +341,15 @@ def test_readme_session_on_fetal_health(tmp_path: Path, capsys) -> None:
     assert code == 0 and "ignored column(s)" in out
     code, _, _ = run(capsys, "show", "--model", m, "--out", tmp_path / "ctg.png")
     assert code == 0
+
+
+def test_evaluate_accepts_a_test_file_with_a_single_class(workdir: Path, model: Path, capsys):
+    lines = (workdir / "test.csv").read_text().splitlines()
+    only_yes = workdir / "only_yes.csv"
+    only_yes.write_text("\n".join([lines[0], *[r for r in lines[1:] if r.endswith(";yes")]]) + "\n")
+    code, out, _ = run(capsys, "evaluate", "--model", model, "--data", only_yes)
+    assert code == 0
+    assert "classes {no: 0, yes: 10}" in out
+    # fitting on it is still refused: training needs two classes
+    code, _, err = run(capsys, "fit", "--data", only_yes, "--trainer", "gd", "--out", "x")
+    assert code == 2 and "same label" in err

@@ -401,3 +401,12 @@ def test_table_not_utf8_and_bom(tmp_path: Path) -> None:
     bom.write_bytes("\ufeffKey;f;target\r\na;1;0\r\nb;2;1\r\n".encode())
     d = load_table(bom, key="Key")
     assert d.keys == ("a", "b") and d.feature_names == ("f",)
+
+
+def test_load_table_min_classes(tmp_path: Path) -> None:
+    path = tmp_path / "one.csv"
+    path.write_text("a,b,label\n1,2,x\n3,4,x\n")
+    with pytest.raises(DataError, match="same label"):
+        load_table(path)
+    ds = load_table(path, min_classes=1)
+    assert ds.classes == ("x",) and ds.y.tolist() == [0, 0]

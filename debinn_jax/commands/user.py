@@ -136,13 +136,16 @@ def _ordered_features(ds: Any, model: Any) -> np.ndarray:
     return ds.X[:, model.feature_columns(ds.feature_names, ds.source)]
 
 
-def _load_data(path: str, label: str | None) -> Any:
-    """A Fold (folder), a Dataset (CSV table; a ``Key`` column is the row key) or two-moons."""
+def _load_data(path: str, label: str | None, min_classes: int = 2) -> Any:
+    """A Fold (folder), a Dataset (CSV table; a ``Key`` column is the row key) or two-moons.
+
+    ``min_classes``: fewest labels a CSV table may hold (1 when scoring a test file).
+    """
     from debinn_jax.data import load_dataset, load_table
     from debinn_jax.io import key_column
 
     if Path(path).is_file():
-        return load_table(path, label=label, key=key_column(path))
+        return load_table(path, label=label, key=key_column(path), min_classes=min_classes)
     return load_dataset(path, label=label)
 
 
@@ -276,7 +279,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from debinn_jax.metrics import classification_metrics
 
     model = load_model(args.model)
-    data = _load_data(args.data, args.label)
+    data = _load_data(args.data, args.label, min_classes=1)
     if isinstance(data, Fold):
         ds = data.test
         where = f"{data.path}: test split ({Path(ds.source).name})"

@@ -393,7 +393,9 @@ def load_fold(path: PathLike, label: str | None = None) -> Fold:
 # plain tables
 
 
-def load_table(path: PathLike, label: str | None = None, key: str | None = None) -> Dataset:
+def load_table(
+    path: PathLike, label: str | None = None, key: str | None = None, *, min_classes: int = 2
+) -> Dataset:
     """Read a plain CSV table (comma, semicolon or tab, sniffed from the header line).
 
     Every column other than the label and the key is a numeric feature. Rows with a missing
@@ -405,6 +407,8 @@ def load_table(path: PathLike, label: str | None = None, key: str | None = None)
         path: the CSV file.
         label: name of the label column (default: the last column).
         key: optional name of a column of unique row keys (default: 1-based data row numbers).
+        min_classes: fewest distinct labels accepted (2 for training data; 1 to score a model
+            on a test file that happens to hold a single class).
     """
     table = _read_csv(Path(path))
     lcol = len(table.header) - 1 if label is None else table.column(label)
@@ -438,7 +442,7 @@ def load_table(path: PathLike, label: str | None = None, key: str | None = None)
         )
     raw = [table.rows[r][lcol] for r in keep]
     classes = _classes_of(raw)
-    if len(classes) < 2:
+    if len(classes) < min_classes:
         raise _one_class_error(table.path, classes, len(keep))
     index = {c: i for i, c in enumerate(classes)}
     y = np.array([index[v] for v in _label_values(raw, classes)], dtype=np.int32)
