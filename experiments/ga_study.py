@@ -1,4 +1,4 @@
-"""GA settings study on two-moons, DLBCL and HECKTOR-LITE (selection on validation, then test).
+"""GA settings study on two-moons, DLBCL, HECKTOR-LITE and fetal CTG (validation, then test).
 
 Usage (each run prints one line per setting, mean +- sd over seeds)::
 
@@ -10,6 +10,7 @@ trains on the 70 %, scoring balanced accuracy on the 30 % (the test set is never
 ``test``: trains on the whole training split with GA key s and scores the held-out test split.
 Two-moons: 300 cases, noise 0.1 (data seed 0), a stratified 70/30 train/test split with seed s.
 DLBCL / HECKTOR-LITE: the authors' single Fold (read from $DEBINN_DATA_DIR or ../shared/data).
+CTG: fetal_health.csv, a stratified 70/30 train/test split with seed s (as in ``reproduce``).
 Features are z-scored on the training part only. All seeds of one setting run in one
 compiled ``run_many`` call.
 """
@@ -26,7 +27,13 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from debinn_jax.data import Standardizer, load_fold, make_moons_dataset, stratified_split
+from debinn_jax.data import (
+    Standardizer,
+    load_fold,
+    load_table,
+    make_moons_dataset,
+    stratified_split,
+)
 from debinn_jax.ga import GAConfig
 from debinn_jax.metrics import accuracy, balanced_accuracy
 from debinn_jax.network import NetworkSpec
@@ -55,7 +62,7 @@ NETS = {
     "soft": {"head": "softmax", "shift_scale": False},
     "soft_ss": {"head": "softmax", "shift_scale": True},
 }
-HIDDEN = {"moons": (16,), "dlbcl": (85, 64), "hecktor": (180,)}
+HIDDEN = {"moons": (16,), "dlbcl": (85, 64), "hecktor": (180,), "ctg": (85, 64)}
 
 
 def data_dir() -> Path:
@@ -77,6 +84,15 @@ def splits(dataset: str, mode: str, seeds: list[int]):
         for s in seeds:
             tr, te = stratified_split(y_all, 0.3, seed=s)
             pairs.append((X_all[tr], y_all[tr], X_all[te], y_all[te]))
+    elif dataset == "ctg":
+        path = data_dir() / "ctg" / "fetal_health.csv"
+        if not path.exists():
+            sys.exit(f"data not found: {path} (set DEBINN_DATA_DIR)")
+        table = load_table(path, label="fetal_health")
+        pairs = []
+        for s in seeds:
+            tr, te = stratified_split(table.y, 0.3, seed=s)
+            pairs.append((table.X[tr], table.y[tr], table.X[te], table.y[te]))
     else:
         folder = data_dir() / {"dlbcl": "dlbcl", "hecktor": "hecktor-lite"}[dataset] / "Fold-1"
         if not folder.exists():
@@ -93,10 +109,12 @@ def splits(dataset: str, mode: str, seeds: list[int]):
     return out
 
 
-def run_setting(dataset, mode, preset, net, seeds, base: GAConfig):
+def run_setting(dataset, mode, preset, net, seeds, base: GAConfig, hidden=None):
     data = splits(dataset, mode, seeds)
     n_feat = data[0][0].shape[1]
-    spec = NetworkSpec(n_inputs=n_feat, hidden=HIDDEN[dataset], n_classes=2, **NETS[net])
+    n_classes = int(max(d[1].max() for d in data)) + 1
+    hidden = HIDDEN[dataset] if hidden is None else hidden
+    spec = NetworkSpec(n_inputs=n_feat, hidden=hidden, n_classes=n_classes, **NETS[net])
     cfg = dataclasses.replace(base, **PRESETS[preset])
     X = np.stack([d[0] for d in data])
     y = np.stack([d[1] for d in data])
@@ -124,7 +142,8 @@ def run_setting(dataset, mode, preset, net, seeds, base: GAConfig):
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("mode", choices=["validate", "test"])
-    p.add_argument("dataset", choices=["moons", "dlbcl", "hecktor"])
+    p.add_argument("dataset", choices=["moons", "dlbcl", "hecktor", "ctg"])
+    p.add_argument("--hidden", default=None, help="hidden sizes, e.g. 85,64 (default per dataset)")
     p.add_argument("--presets", default="spec")
     p.add_argument("--nets", default="ref_ss")
     p.add_argument("--seeds", type=int, default=5)
@@ -133,6 +152,7 @@ def main() -> None:
     args = p.parse_args()
     base = GAConfig(population_size=args.population, generations=args.generations, chunk=250)
     seeds = list(range(args.seeds))
+    hidden = tuple(int(h) for h in args.hidden.split(",")) if args.hidden else None
     print(
         f"# jax {jax.__version__} {jax.devices()[0].platform}; P={args.population} "
         f"T={args.generations}",
@@ -140,7 +160,7 @@ def main() -> None:
     )
     for preset in args.presets.split(","):
         for net in args.nets.split(","):
-            run_setting(args.dataset, args.mode, preset, net, seeds, base)
+            run_setting(args.dataset, args.mode, preset, net, seeds, base, hidden)
 
 
 if __name__ == "__main__":
