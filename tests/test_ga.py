@@ -372,3 +372,25 @@ def test_a_class_with_one_case_is_refused():
     y = np.array([0, 0, 0, 0, 1])
     with pytest.raises(ValueError, match="y"):
         train_ga(SPEC, X, y, jax.random.key(0), CFG)
+
+
+def test_two_moons_documented_settings_reach_098():
+    """The settings documented for two-moons (softmax head + shift-scale genes, r 0.3 -> 0.05,
+    q 0.1) on 2-16-2: mean test accuracy over 5 seeds of stratified 70/30 splits (noise 0.1).
+    Measured 0.996 +- 0.006; the spec defaults without a bias reach only ~0.85."""
+    from debinn_jax.data import Standardizer, make_moons_dataset, stratified_split
+    from debinn_jax.sweep import run_many
+
+    d = make_moons_dataset(300, 0.1, seed=0)
+    spec = NetworkSpec(2, (16,), 2, head="softmax", shift_scale=True)
+    cfg = GAConfig(r_max=0.3, r_min=0.05, mutation_prob=0.1, chunk=250)
+    parts = []
+    for s in range(5):
+        tr, te = stratified_split(d.y, 0.3, seed=s)
+        scaler = Standardizer().fit(d.X[tr])
+        parts.append((scaler.transform(d.X[tr]), d.y[tr], scaler.transform(d.X[te]), d.y[te]))
+    X = np.stack([p[0] for p in parts]).astype(np.float32)
+    y = np.stack([p[1] for p in parts])
+    res = run_many(spec, X, y, jax.vmap(jax.random.key)(np.arange(5)), cfg)
+    acc = [np.mean(res.run(i).predict(p[2]) == p[3]) for i, p in enumerate(parts)]
+    assert np.mean(acc) >= 0.98, acc
