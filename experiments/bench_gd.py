@@ -22,28 +22,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-import sys
 import time
-from pathlib import Path
 
 import jax
 import numpy as np
+from _datasets import split_for  # experiments/ is on sys.path when a script runs
 
-from debinn_jax.data import (
-    Standardizer,
-    load_fold,
-    load_table,
-    make_moons_dataset,
-    stratified_split,
-)
 from debinn_jax.gd import GDConfig, train_gd
 from debinn_jax.network import NetworkSpec
-
-
-def data_dir() -> Path:
-    env = os.environ.get("DEBINN_DATA_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
 
 HIDDEN = {"ctg": (100,), "dlbcl": (85, 64), "hecktor": (180,), "moons": (100,)}
 
@@ -54,22 +40,8 @@ def load(dataset: str, synthetic: bool) -> tuple[np.ndarray, np.ndarray]:
         rng = np.random.default_rng(0)
         X = rng.normal(size=(1488, 21)).astype(np.float32)
         return X, rng.integers(0, 3, 1488).astype(np.int32)
-    if dataset == "moons":
-        d = make_moons_dataset(300, 0.1, seed=0)
-        tr, _ = stratified_split(d.y, 0.3, seed=0)
-        return Standardizer().fit_transform(d.X[tr]).astype(np.float32), d.y[tr]
-    if dataset == "ctg":
-        path = data_dir() / "ctg" / "fetal_health.csv"
-        if not path.exists():
-            sys.exit(f"fetal CTG data not found at {path} (set DEBINN_DATA_DIR)")
-        data = load_table(path)
-        tr, _ = stratified_split(data.y, 0.3, seed=0)
-        return Standardizer().fit_transform(data.X[tr]).astype(np.float32), data.y[tr]
-    folder = data_dir() / {"dlbcl": "dlbcl", "hecktor": "hecktor-lite"}[dataset] / "Fold-1"
-    if not folder.exists():
-        sys.exit(f"data not found at {folder} (set DEBINN_DATA_DIR)")
-    fold = load_fold(folder)
-    return np.asarray(fold.train.X, np.float32), np.asarray(fold.train.y)
+    X, y, _, _ = split_for(dataset, 0)  # training split of seed 0
+    return np.asarray(X, np.float32), np.asarray(y)
 
 
 def time_train(spec, X, y, config, repeats: int) -> float:

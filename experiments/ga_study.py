@@ -19,19 +19,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
-import sys
 import time
-from pathlib import Path
 
 import jax
 import numpy as np
+from _datasets import split_for  # experiments/ is on sys.path when a script runs
 
 from debinn_jax.data import (
     Standardizer,
-    load_fold,
-    load_table,
-    make_moons_dataset,
     stratified_split,
 )
 from debinn_jax.ga import GAConfig
@@ -65,40 +60,15 @@ NETS = {
 HIDDEN = {"moons": (16,), "dlbcl": (85, 64), "hecktor": (180,), "ctg": (85, 64)}
 
 
-def data_dir() -> Path:
-    env = os.environ.get("DEBINN_DATA_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
-
-
 def standardise(X_train, X_other):
     s = Standardizer().fit(X_train)
     return s.transform(X_train).astype(np.float32), s.transform(X_other).astype(np.float32)
 
 
 def splits(dataset: str, mode: str, seeds: list[int]):
-    """Per seed: (X_train, y_train, X_eval, y_eval), standardised on X_train."""
-    if dataset == "moons":
-        d = make_moons_dataset(300, 0.1, seed=0)
-        X_all, y_all = d.X, d.y
-        pairs = []
-        for s in seeds:
-            tr, te = stratified_split(y_all, 0.3, seed=s)
-            pairs.append((X_all[tr], y_all[tr], X_all[te], y_all[te]))
-    elif dataset == "ctg":
-        path = data_dir() / "ctg" / "fetal_health.csv"
-        if not path.exists():
-            sys.exit(f"data not found: {path} (set DEBINN_DATA_DIR)")
-        table = load_table(path, label="fetal_health")
-        pairs = []
-        for s in seeds:
-            tr, te = stratified_split(table.y, 0.3, seed=s)
-            pairs.append((table.X[tr], table.y[tr], table.X[te], table.y[te]))
-    else:
-        folder = data_dir() / {"dlbcl": "dlbcl", "hecktor": "hecktor-lite"}[dataset] / "Fold-1"
-        if not folder.exists():
-            sys.exit(f"data not found: {folder} (set DEBINN_DATA_DIR)")
-        fold = load_fold(folder)
-        pairs = [(fold.train.X, fold.train.y, fold.test.X, fold.test.y) for _ in seeds]
+    """Per seed: (X_train, y_train, X_eval, y_eval), standardised on X_train (the inner
+    training part in ``validate`` mode)."""
+    pairs = [split_for(dataset, s) for s in seeds]  # CTG and moons: re-split per seed
     out = []
     for s, (Xtr, ytr, Xte, yte) in zip(seeds, pairs):
         if mode == "validate":  # inner split of the training part; test is never used

@@ -24,20 +24,15 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import jax
 import numpy as np
+from _datasets import split_for  # experiments/ is on sys.path when a script runs
 
 from debinn_jax.data import (
-    Standardizer,
-    load_fold,
-    load_table,
-    make_moons_dataset,
     stratified_split,
 )
 from debinn_jax.gd import GDConfig, train_gd
@@ -109,33 +104,6 @@ CONFIGS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         {"starts": 8},
     ),
 }
-
-
-def data_dir() -> Path:
-    env = os.environ.get("DEBINN_DATA_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
-
-def split_for(name: str, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(X_train, y_train, X_test, y_test) of ``name`` for ``seed`` (float32, standardised)."""
-    if name in ("dlbcl", "hecktor"):
-        folder = {"dlbcl": "dlbcl", "hecktor": "hecktor-lite"}[name]
-        fold = load_fold(data_dir() / folder / "Fold-1")  # already z-scored by the authors
-        return fold.train.X, fold.train.y, fold.test.X, fold.test.y
-    if name == "moons":
-        d = make_moons_dataset(300, 0.1, seed=0)
-    elif name == "ctg":
-        d = load_table(data_dir() / "ctg" / "fetal_health.csv")
-    else:
-        raise SystemExit(f"unknown dataset {name!r}")
-    tr, te = stratified_split(d.y, 0.3, seed=seed)
-    sc = Standardizer().fit(d.X[tr])
-    return (
-        sc.transform(d.X[tr]).astype(np.float32),
-        d.y[tr],
-        sc.transform(d.X[te]).astype(np.float32),
-        d.y[te],
-    )
 
 
 def run_one(name: str, cfg_name: str, seed: int, stage: str, epochs: int) -> dict[str, float]:
