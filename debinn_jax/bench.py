@@ -244,7 +244,7 @@ def numpy_scores(spec: NetworkSpec, coords: Coords, X: np.ndarray) -> np.ndarray
     for l in range(1, L + 1):
         w = weights[l - 1]
         u = h
-        if spec.group_norm:
+        if spec.normalization == "input":
             u = (u - u.mean(axis=1, keepdims=True)) / (_np_std(u, axis=1, keepdims=True) + EPS)
         z = u @ w
         if spec.shift_scale:

@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from debinn_jax.gd import GDConfig, init_starts, loss_and_logp, train_gd
-from debinn_jax.loss import LOG_P_FLOOR, LossConfig, class_weights, targets
+from debinn_jax.loss import LossConfig, class_weights, log_proba_terms
 from debinn_jax.network import Coords, NetworkSpec, log_proba_t
 
 _DEFAULT_LOSS = LossConfig()
@@ -107,15 +107,14 @@ def per_sample_grads(
     x_t = jnp.asarray(X, jnp.float32).T
     y = jnp.asarray(y, jnp.int32)
     flat, unravel = jax.flatten_util.ravel_pytree(coords)
-    tgt = targets(y, spec.n_classes, loss.alpha).astype(x_t.dtype)
     if loss.class_weights:
-        beta = class_weights(y, spec.n_classes, jnp.ones(y.shape, x_t.dtype))
+        beta = class_weights(y, spec.n_classes, jnp.ones(y.shape, x_t.dtype), loss.variant)
     else:
         beta = jnp.ones((spec.n_classes,), x_t.dtype)
 
     def per_sample(v: jax.Array) -> jax.Array:
         logp = log_proba_t(spec, unravel(v), x_t)
-        return beta @ (-tgt * jnp.maximum(logp, LOG_P_FLOOR))
+        return beta @ log_proba_terms(logp, y, loss.alpha, loss.variant)
 
     return jax.jacrev(per_sample)(flat)
 

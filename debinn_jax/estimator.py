@@ -208,10 +208,11 @@ class DEBIClassifier(ClassifierMixin, BaseEstimator):
         head: output head, ``"reference"`` or ``"softmax"``.
         shift_scale: add per-neuron (scale, shift) genes (lets the network draw boundaries
             that do not pass through the origin).
-        group_norm: z-score each layer's input across its neurons.
+        normalization: ``"none"``, ``"input"`` (2022: z-score each layer's input across its
+            neurons) or ``"activation"`` (2025: per-group normalisation of hidden activations).
         network_options: other :class:`~debinn_jax.network.NetworkSpec` fields as a dict
             (``temperature``, ``groups``, ``layer_delta``, ``train_deltas``,
-            ``standardize_weights``); the arguments above win.
+            ``standardize_weights``, ``variant``, ``spatial_dropout``); the arguments above win.
         trainer: ``"ga"`` (genetic algorithm) or ``"gd"`` (gradient descent).
         trainer_options: dict of :class:`~debinn_jax.ga.GAConfig` or
             :class:`~debinn_jax.gd.GDConfig` fields (or a config instance).
@@ -241,7 +242,7 @@ class DEBIClassifier(ClassifierMixin, BaseEstimator):
         activation: str = "lrelu",
         head: str = "reference",
         shift_scale: bool = False,
-        group_norm: bool = False,
+        normalization: str = "none",
         network_options: dict[str, Any] | None = None,
         trainer: str = "ga",
         trainer_options: dict[str, Any] | None = None,
@@ -258,7 +259,7 @@ class DEBIClassifier(ClassifierMixin, BaseEstimator):
         self.activation = activation
         self.head = head
         self.shift_scale = shift_scale
-        self.group_norm = group_norm
+        self.normalization = normalization
         self.network_options = network_options
         self.trainer = trainer
         self.trainer_options = trainer_options
@@ -286,7 +287,7 @@ class DEBIClassifier(ClassifierMixin, BaseEstimator):
             activation=self.activation,
             head=self.head,
             shift_scale=self.shift_scale,
-            group_norm=self.group_norm,
+            normalization=self.normalization,
         )
 
     def make_config(self) -> Any:
@@ -418,7 +419,15 @@ class DEBIClassifier(ClassifierMixin, BaseEstimator):
         trainer = meta.get("trainer", "ga")
         extra = {
             f: getattr(spec, f)
-            for f in ("temperature", "groups", "layer_delta", "train_deltas", "standardize_weights")
+            for f in (
+                "temperature",
+                "groups",
+                "layer_delta",
+                "train_deltas",
+                "standardize_weights",
+                "variant",
+                "spatial_dropout",
+            )
         }
         defaults = NetworkSpec(n_inputs=1)
         network_options = {k: v for k, v in extra.items() if v != getattr(defaults, k)} or None
@@ -428,7 +437,7 @@ class DEBIClassifier(ClassifierMixin, BaseEstimator):
             activation=spec.activation,
             head=spec.head,
             shift_scale=spec.shift_scale,
-            group_norm=spec.group_norm,
+            normalization=spec.normalization,
             network_options=network_options,
             trainer=trainer if trainer in TRAINERS else "ga",
             standardize=model.standardizer is not None,

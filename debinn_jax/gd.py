@@ -51,7 +51,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from debinn_jax.loss import LOG_P_FLOOR, LossConfig, masked_loss, targets, weight_penalty
+from debinn_jax.loss import LossConfig, log_proba_terms, masked_loss, weight_penalty
 from debinn_jax.network import Coords, NetworkSpec, apply, init_coords, log_proba_t
 
 SCHEDULES = ("constant", "cosine", "warmup_cosine")
@@ -298,9 +298,8 @@ def loss_and_logp(
     One forward pass serves the loss and the balanced accuracy.
     """
     logp = log_proba_t(spec, coords, x_t)
-    tgt = targets(y, spec.n_classes, loss_config.alpha).astype(logp.dtype)
-    terms = -tgt * jnp.maximum(logp, LOG_P_FLOOR)
-    loss = masked_loss(terms, y, mask, loss_config.class_weights)
+    terms = log_proba_terms(logp, y, loss_config.alpha, loss_config.variant)
+    loss = masked_loss(terms, y, mask, loss_config.class_weights, loss_config.variant)
     loss = loss + weight_penalty(spec, coords, loss_config.l1, loss_config.l2)
     return loss, logp
 

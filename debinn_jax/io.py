@@ -360,6 +360,9 @@ def save_model(path: PathLike, model: TrainedModel) -> Path:
 def _spec_from_json(path: Path, d: Any) -> NetworkSpec:
     if not isinstance(d, dict):
         raise ModelFileError(f"{path}: the network spec is not a JSON object")
+    d = dict(d)
+    if "group_norm" in d:  # files written before the 2025 variant (format version 1)
+        d["normalization"] = "input" if d.pop("group_norm") else "none"
     fields = {f.name for f in dataclasses.fields(NetworkSpec)}
     unknown = sorted(set(d) - fields)
     if unknown:

@@ -1,4 +1,4 @@
-"""The DEBI loss (spec section 4): class-weighted, label-smoothed cross-entropy.
+"""The DEBI loss (spec section 4; DEBINN-2025.md section 3): class-weighted cross-entropy.
 
 One function serves both trainers: the GA evaluates it vmapped over a population with
 per-individual sample masks, GD differentiates it with ``jax.grad``. Lower is better.
@@ -8,19 +8,34 @@ The loss splits into two pure steps so that one forward pass can be scored under
 
 1. :func:`sample_terms` -> ``(K, N)`` per-sample, per-class terms ``-y_cn log(max(p_cn, e^-20))``;
 2. :func:`masked_loss` -> the class-weighted mean of those terms over a 0/1 (or weighted) mask,
-   with the class weights ``beta_c = K (1 - n_c / N)`` counted on the masked samples.
+   with the class weights ``beta_c = K (1 - n_c / N)`` (2022) or ``1 - n_c / N`` (2025)
+   counted on the masked samples.
+
+The two variants (``LossConfig.variant``) differ only in the class-weight factor K and in the
+log floor: 2022 uses ``max(log p, -20)``; 2025 uses ``-20`` where ``p < DBL_EPSILON`` and
+``log p`` elsewhere (so probabilities between 2e-16 and 2e-9 count fully).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 
-from debinn_jax.network import Coords, NetworkSpec, layer_weights, log_proba_t
+from debinn_jax.network import (
+    DBL_EPS,
+    Coords,
+    Flags,
+    NetworkSpec,
+    log_proba_t,
+    weights_and_masks,
+)
 
 LOG_P_FLOOR = -20.0
+LOG_DBL_EPS = float(jnp.log(DBL_EPS))
+LOSS_VARIANTS = ("2022", "2025")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,15 +46,28 @@ class LossConfig:
         alpha: target of the true class; every other class gets ``1 - alpha`` (1.0 = one-hot).
         l1: L1 penalty on the (standardised) weights, mean absolute value over all layers.
         l2: L2 penalty on the (standardised) weights, mean square over all layers.
-        class_weights: use ``beta_c = K (1 - n_c / N)``; False gives every class weight 1.
+        class_weights: use ``beta_c = K (1 - n_c / N)`` (2025: ``1 - n_c / N``); False gives
+            every class weight 1.
+        variant: ``"2022"`` (DEBINN-SPEC section 4) or ``"2025"`` (DEBINN-2025 section 3: no
+            factor K, log floor only below DBL_EPSILON).
     """
 
     alpha: float = 0.9
     l1: float = 0.0
     l2: float = 0.0
     class_weights: bool = True
+    variant: str = "2022"
+
+    @classmethod
+    def reference_2025(cls, l1: float = 0.0, l2: float = 0.0) -> LossConfig:
+        """The authors' 2025 fitness: one-hot targets (alpha 1), 2025 weights and floor."""
+        return cls(alpha=1.0, l1=l1, l2=l2, class_weights=True, variant="2025")
 
     def __post_init__(self) -> None:
+        if self.variant not in LOSS_VARIANTS:
+            raise ValueError(
+                f"LossConfig.variant must be one of {LOSS_VARIANTS}, got {self.variant!r}"
+            )
         if not 0.0 <= self.alpha <= 1.0:
             raise ValueError(f"LossConfig.alpha must be in [0, 1], got {self.alpha!r}")
         for name in ("l1", "l2"):
@@ -53,18 +81,22 @@ def targets(y: jax.Array, n_classes: int, alpha: float | jax.Array) -> jax.Array
     return alpha * onehot + (1.0 - alpha) * (1.0 - onehot)
 
 
-def class_weights(y: jax.Array, n_classes: int, mask: jax.Array) -> jax.Array:
-    """``beta_c = K (1 - n_c / N)`` over the masked samples; shape ``(K,)``.
+def class_weights(
+    y: jax.Array, n_classes: int, mask: jax.Array, variant: str = "2022"
+) -> jax.Array:
+    """``beta_c = K (1 - n_c / N)`` (2025: ``1 - n_c / N``) over the masked samples; ``(K,)``.
 
     Args:
         y: integer labels ``(N,)``.
         n_classes: K.
         mask: sample weights ``(N,)`` (0/1 for subsets).
+        variant: ``"2022"`` or ``"2025"``.
     """
     onehot = jax.nn.one_hot(y, n_classes, axis=0, dtype=mask.dtype)
     counts = onehot @ mask
     total = jnp.maximum(jnp.sum(mask), 1e-12)
-    return n_classes * (1.0 - counts / total)
+    factor = 1.0 if variant == "2025" else n_classes
+    return factor * (1.0 - counts / total)
 
 
 def sample_terms(
@@ -73,19 +105,41 @@ def sample_terms(
     x_t: jax.Array,
     y: jax.Array,
     alpha: float | jax.Array = 0.9,
+    variant: str = "2022",
+    flags: Flags = None,
 ) -> jax.Array:
-    """Unweighted loss terms ``-y_cn max(log p_cn, -20)``, shape ``(K, N)``.
+    """Unweighted loss terms ``-y_cn log p_cn`` with the variant's floor, shape ``(K, N)``.
+
+    2022: ``log p`` floored at -20. 2025: ``-20`` where ``p < DBL_EPSILON``, else ``log p``.
 
     Args:
         x_t: inputs with samples on the last axis, ``(n_inputs, N)``.
         y: integer labels ``(N,)``.
+        flags: optional traced network switches (see :data:`debinn_jax.network.Flags`).
     """
-    logp = jnp.maximum(log_proba_t(spec, coords, x_t), LOG_P_FLOOR)
-    return -targets(y, spec.n_classes, alpha).astype(logp.dtype) * logp
+    return log_proba_terms(log_proba_t(spec, coords, x_t, flags), y, alpha, variant)
+
+
+def log_proba_terms(
+    logp: jax.Array, y: jax.Array, alpha: float | jax.Array = 0.9, variant: str = "2022"
+) -> jax.Array:
+    """Loss terms from log-probabilities ``(K, N)``: ``-y_cn floor(log p_cn)``, ``(K, N)``.
+
+    The floor is the variant's (see :func:`sample_terms`); shared by GA, GD and diagnostics.
+    """
+    if variant == "2025":
+        logp = jnp.where(logp < LOG_DBL_EPS, LOG_P_FLOOR, logp)
+    else:
+        logp = jnp.maximum(logp, LOG_P_FLOOR)
+    return -targets(y, logp.shape[0], alpha).astype(logp.dtype) * logp
 
 
 def masked_loss(
-    terms: jax.Array, y: jax.Array, mask: jax.Array, use_class_weights: bool = True
+    terms: jax.Array,
+    y: jax.Array,
+    mask: jax.Array,
+    use_class_weights: bool = True,
+    variant: str = "2022",
 ) -> jax.Array:
     """Class-weighted mean of ``terms`` ``(K, N)`` over the samples selected by ``mask`` ``(N,)``.
 
@@ -94,20 +148,33 @@ def masked_loss(
     mask = mask.astype(terms.dtype)
     n_classes = terms.shape[0]
     if use_class_weights:
-        beta = class_weights(y, n_classes, mask)
+        beta = class_weights(y, n_classes, mask, variant)
         per_sample = beta @ terms
     else:
         per_sample = jnp.sum(terms, axis=0)
     return jnp.sum(per_sample * mask) / jnp.maximum(jnp.sum(mask), 1e-12)
 
 
-def weight_penalty(spec: NetworkSpec, coords: Coords, l1: float, l2: float) -> jax.Array:
-    """``l1 * mean|W| + l2 * mean W^2`` over every weight of every layer (a scalar)."""
-    if l1 == 0 and l2 == 0:
+def weight_penalty(
+    spec: NetworkSpec, coords: Coords, l1: Any, l2: Any, flags: Flags = None
+) -> jax.Array:
+    """``l1 * mean|W| + l2 * mean W^2`` over every connection of every layer (a scalar).
+
+    The weights are those of the forward pass; with spatial dropout the means run over the
+    kept connections. ``l1``/``l2`` may be traced scalars (a sweep varies them).
+    """
+    if isinstance(l1, int | float) and isinstance(l2, int | float) and l1 == 0 and l2 == 0:
         return jnp.zeros(())
-    ws = [w.ravel() for w in layer_weights(spec, coords)]
-    flat = jnp.concatenate(ws)
-    return l1 * jnp.mean(jnp.abs(flat)) + l2 * jnp.mean(jnp.square(flat))
+    weights, masks = weights_and_masks(spec, coords, flags)
+    flat = jnp.concatenate([w.ravel() for w in weights])
+    if masks is None:
+        mean_abs, mean_sq = jnp.mean(jnp.abs(flat)), jnp.mean(jnp.square(flat))
+    else:
+        kept = jnp.concatenate([m.ravel() for m in masks]).astype(flat.dtype)
+        n = jnp.maximum(jnp.sum(kept), 1.0)
+        mean_abs = jnp.sum(jnp.abs(flat) * kept) / n
+        mean_sq = jnp.sum(jnp.square(flat) * kept) / n
+    return l1 * mean_abs + l2 * mean_sq
 
 
 def debi_loss(
@@ -130,8 +197,8 @@ def debi_loss(
     """
     if mask is None:
         mask = jnp.ones(y.shape, dtype=x_t.dtype)
-    terms = sample_terms(spec, coords, x_t, y, config.alpha)
-    loss = masked_loss(terms, y, mask, config.class_weights)
+    terms = sample_terms(spec, coords, x_t, y, config.alpha, config.variant)
+    loss = masked_loss(terms, y, mask, config.class_weights, config.variant)
     return loss + weight_penalty(spec, coords, config.l1, config.l2)
 
 
@@ -172,9 +239,11 @@ def population_loss(
     def one(args: tuple) -> jax.Array:
         coords, m = args
         m = masks if shared else m
-        terms = sample_terms(spec, coords, x_t, y, config.alpha)
+        terms = sample_terms(spec, coords, x_t, y, config.alpha, config.variant)
         pen = weight_penalty(spec, coords, config.l1, config.l2)
-        losses = jax.vmap(lambda mm: masked_loss(terms, y, mm, config.class_weights))(m)
+        losses = jax.vmap(
+            lambda mm: masked_loss(terms, y, mm, config.class_weights, config.variant)
+        )(m)
         return losses + pen
 
     n_pop = jax.tree_util.tree_leaves(population)[0].shape[0]

@@ -10,10 +10,20 @@ A network is described by a static, hashable :class:`NetworkSpec` and a *coordin
     coords[l]["scale"], coords[l]["shift"]: (groups_l,)          shift-scale genes
     coords[l]["delta"]: ()                                        trained layer delta
 
-Genes are *relative* coordinates (spec section 2): x and y are absolute, soma z is measured from
-the start of the layer's z range and axon z from the neuron's own soma; z genes are read as |z|.
+Two variants share this pytree and the one forward function :func:`apply`
+(``NetworkSpec.variant``):
+
+* ``"2022"`` (DEBINN-SPEC.md, the 2022/23 program): genes are *relative* coordinates (spec
+  section 2): x and y are absolute, soma z is measured from the start of the layer's z range and
+  axon z from the neuron's own soma; z genes are read as |z|. Shift-scale genes act on every
+  non-input layer's input signals.
+* ``"2025"`` (DEBINN-2025.md, the program behind the authors' published models and grids):
+  genes are *absolute* points with signed z (no layer offsets, no deltas); scale/shift genes act
+  only after the per-group activation normalisation of hidden layers (output genes inert);
+  epsilons are DBL_EPSILON. :meth:`NetworkSpec.reference_2025` builds the authors' settings.
+
 Every function here is pure and works under ``jax.jit``, ``jax.vmap`` (over a leading population
-axis of every leaf) and ``jax.grad``.
+axis of every leaf) and ``jax.grad``, in float32 (default) and float64 (``jax_enable_x64``).
 
 Internally the forward pass runs with samples on the last axis (``x_t`` of shape ``(F, N)``): on
 CPU this layout is several times faster for population evaluation (see JAX-NOTES section 3).
@@ -32,10 +42,19 @@ import jax.numpy as jnp
 
 Coords = tuple[dict[str, jax.Array], ...]
 
-KERNELS = ("gaussian_const", "gaussian", "inverse", "inverse_squared")
+KERNELS = ("gaussian_const", "gaussian", "inverse", "inverse_squared", "gaussian_2025")
 ACTIVATIONS = ("lrelu", "relu", "sigmoid", "tanh")
 HEADS = ("reference", "softmax")
+VARIANTS = ("2022", "2025")
+NORMALIZATIONS = ("none", "input", "activation")
 EPS = 1e-8
+#: The 2025 program's epsilon (C's DBL_EPSILON), used everywhere in the 2025 variant.
+DBL_EPS = 2.220446049250313e-16
+#: The 2025 kernel w = A exp(-rho d^2) (DEBINN-2025.md section 2).
+KERNEL_2025_A = 0.8920620580763856
+KERNEL_2025_RHO = 0.4
+#: ``groups="auto"``: floor(N / AUTO_GROUP_SIZE) groups per hidden layer (the 2025 AUTO rule).
+AUTO_GROUP_SIZE = 8
 LRELU_SLOPE = 0.01
 OUTPUT_ZLEN_PAD = 0.5
 
@@ -60,13 +79,27 @@ class NetworkSpec:
             probabilities) or ``"softmax"`` (softmax of activations / ``temperature``).
         temperature: softmax temperature of the ``softmax`` head (> 0).
         standardize_weights: z-score each layer's weight matrix (the only source of signs).
-        group_norm: z-score each layer's input across its neurons, per sample.
-        shift_scale: add per-group (scale, shift) genes to every non-input layer.
-        groups: shift-scale group count per hidden layer: ``None`` (one group per neuron), an
-            int for every hidden layer, or a tuple with one entry per hidden layer. Clamped to
-            ``[1, n]``. Output layers always have one group per neuron.
-        layer_delta: relative start of each layer inside the previous layer's z range.
-        train_deltas: make the layer deltas genes (one per non-input layer).
+        normalization: ``"none"``; ``"input"`` (2022: z-score each layer's input across its
+            neurons, per sample); ``"activation"`` (2025: per sample and per group, z-score each
+            hidden layer's own activations within the group, then ``scale * . + shift``; never
+            on the output layer).
+        shift_scale: add per-group (scale, shift) genes to every non-input layer. Where they
+            act: with ``normalization="activation"`` after the group normalisation of hidden
+            layers (output genes inert); otherwise, in the 2022 variant, on the input signals
+            (``z = scale W u + shift W 1``); otherwise (2025 without group normalisation) inert.
+        groups: group count per hidden layer: ``None`` (one group per neuron), ``"auto"``
+            (floor(N/8), at least 1: the 2025 AUTO rule), an int for every hidden layer, or a
+            tuple with one entry per hidden layer. Clamped to ``[1, n]``; contiguous blocks of
+            floor(N/G) neurons, the remainder joining the last. Output layers always have one
+            group per neuron.
+        layer_delta: relative start of each layer inside the previous layer's z range (2022).
+        train_deltas: make the layer deltas genes (one per non-input layer; 2022 only).
+        variant: ``"2022"`` or ``"2025"`` (see the module docstring): geometry (relative |z|
+            with layer offsets vs absolute signed points), where shift-scale genes act, the
+            epsilons (1e-8 vs DBL_EPSILON) and the weight-standardisation formula.
+        spatial_dropout: 2025 spatial dropout: per layer, connections longer than the value
+            at index floor(n/2) of the sorted lengths (the median) are removed (weight 0, and
+            left out of the weight standardisation and the L1/L2 means).
     """
 
     n_inputs: int
@@ -77,11 +110,13 @@ class NetworkSpec:
     head: str = "reference"
     temperature: float = 1.0
     standardize_weights: bool = True
-    group_norm: bool = False
+    normalization: str = "none"
     shift_scale: bool = False
-    groups: int | tuple[int, ...] | None = None
+    groups: int | str | tuple[int, ...] | None = None
     layer_delta: float = -0.7
     train_deltas: bool = False
+    variant: str = "2022"
+    spatial_dropout: bool = False
 
     def __post_init__(self) -> None:
         _check_int("n_inputs", self.n_inputs, 1)
@@ -96,6 +131,8 @@ class NetworkSpec:
             ("kernel", KERNELS),
             ("activation", ACTIVATIONS),
             ("head", HEADS),
+            ("variant", VARIANTS),
+            ("normalization", NORMALIZATIONS),
         ):
             if getattr(self, name) not in allowed:
                 raise ValueError(
@@ -107,18 +144,24 @@ class NetworkSpec:
             raise ValueError(
                 f"NetworkSpec.layer_delta must be a finite number, got {self.layer_delta!r}"
             )
-        for name in ("standardize_weights", "group_norm", "shift_scale", "train_deltas"):
+        for name in ("standardize_weights", "shift_scale", "train_deltas", "spatial_dropout"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"NetworkSpec.{name} must be True or False")
+        if self.variant == "2025" and self.train_deltas:
+            raise ValueError(
+                "NetworkSpec.train_deltas: the 2025 variant has absolute genes and no layer deltas"
+            )
         groups = self.groups
-        if groups is not None:
+        if groups == "auto":
+            pass
+        elif groups is not None:
             if isinstance(groups, int) and not isinstance(groups, bool):
                 groups = (groups,) * len(hidden)
             elif isinstance(groups, Sequence) and not isinstance(groups, str):
                 groups = tuple(groups)
             else:
                 raise ValueError(
-                    f"NetworkSpec.groups must be None, an int or a tuple, got {groups!r}"
+                    f"NetworkSpec.groups must be None, 'auto', an int or a tuple, got {groups!r}"
                 )
             if len(groups) != len(hidden):
                 raise ValueError(
@@ -140,10 +183,56 @@ class NetworkSpec:
         """Number of non-input layers L (hidden layers + output)."""
         return len(self.hidden) + 1
 
+    @classmethod
+    def reference_2025(
+        cls,
+        n_inputs: int,
+        hidden: Sequence[int],
+        n_classes: int = 2,
+        *,
+        shift_scale: bool = False,
+        standardize_weights: bool = False,
+        normalization: str = "activation",
+        spatial_dropout: bool = False,
+    ) -> NetworkSpec:
+        """The authors' 2025 network (DEBINN-2025.md sections 1-2).
+
+        Absolute signed genes, kernel ``A exp(-0.4 d^2)``, leaky ReLU, AUTO group count
+        floor(N/8), the reference head on the output input signals with DBL_EPSILON. The
+        keyword arguments are the switches of the authors' regulariser grid (defaults: the
+        published DLBCL best model, ``GroupNormalization=Activation`` and nothing else).
+        """
+        return cls(
+            n_inputs=n_inputs,
+            hidden=tuple(hidden),
+            n_classes=n_classes,
+            kernel="gaussian_2025",
+            activation="lrelu",
+            head="reference",
+            standardize_weights=standardize_weights,
+            normalization=normalization,
+            shift_scale=shift_scale,
+            groups="auto",
+            variant="2025",
+            spatial_dropout=spatial_dropout,
+        )
+
+    @property
+    def eps(self) -> float:
+        """The variant's epsilon: 1e-8 (2022) or DBL_EPSILON (2025)."""
+        return DBL_EPS if self.variant == "2025" else EPS
+
+    @property
+    def reflects_z(self) -> bool:
+        """Whether z genes are read as |z| (2022) rather than signed (2025)."""
+        return self.variant == "2022"
+
     def group_counts(self) -> tuple[int, ...]:
-        """Shift-scale groups per non-input layer (clamped to [1, n]); output: one per neuron."""
+        """Groups per non-input layer (clamped to [1, n]); output: one per neuron."""
         if self.groups is None:
             hidden_groups = self.hidden
+        elif self.groups == "auto":
+            hidden_groups = tuple(max(n // AUTO_GROUP_SIZE, 1) for n in self.hidden)
         else:
             hidden_groups = tuple(min(max(g, 1), n) for g, n in zip(self.groups, self.hidden))
         return (*hidden_groups, self.n_classes)
@@ -234,13 +323,46 @@ def reflect_z(coords: Coords) -> Coords:
     return tuple(fix(layer) for layer in coords)
 
 
+Flags = dict[str, Any] | None
+"""Optional traced 0/1 switches ``{"standardize_weights", "spatial_dropout", "normalization"}``
+that turn features *enabled in the spec* off per run without recompiling (a sweep over the
+authors' regulariser grid passes them as arrays). A feature the spec disables is never computed;
+a missing key or ``flags=None`` means "as the spec says"."""
+
+
+def _flag(flags: Flags, name: str) -> Any:
+    """The traced switch ``name`` (a 0-d array) or None when the spec alone decides."""
+    if flags is None or name not in flags:
+        return None
+    return jnp.asarray(flags[name])
+
+
+def _select(flag: Any, on: jax.Array, off: jax.Array) -> jax.Array:
+    """``on`` where the switch is on (or absent), else ``off``."""
+    if flag is None:
+        return on
+    return jnp.where(flag > 0, on, off)
+
+
 def positions(spec: NetworkSpec, coords: Coords) -> tuple[dict[str, jax.Array], ...]:
-    """Absolute soma and axon points per layer (spec section 2).
+    """Absolute soma and axon points per layer.
+
+    2022 (spec section 2): relative genes, |z|, layer z ranges from the layer deltas. 2025: the
+    genes are the points (signed z).
 
     Returns:
         A tuple like ``coords`` holding only ``"soma"`` and/or ``"axon"`` arrays of shape
-        ``(n_l, 3)`` in absolute space, plus ``"z_range"``: a ``(2,)`` array ``[zs_l, ze_l]``.
+        ``(n_l, 3)`` in absolute space, plus ``"z_range"``: a ``(2,)`` array ``[zs_l, ze_l]``
+        (2025: the smallest and largest z of the layer's points).
     """
+    if spec.variant == "2025":
+        out = []
+        for layer in coords:
+            entry = {k: layer[k] for k in ("soma", "axon") if k in layer}
+            zs = jnp.concatenate([v[:, 2] for v in entry.values()])
+            entry["z_range"] = jnp.stack([jnp.min(zs), jnp.max(zs)])
+            out.append(entry)
+        return tuple(out)
     L = spec.n_layers
     axon0 = coords[0]["axon"]
     z0 = jnp.abs(axon0[:, 2])
@@ -273,10 +395,13 @@ def kernel_fn(name: str, d2: jax.Array) -> jax.Array:
 
     ``gaussian_const``: exp(-d2 / 9); ``gaussian``: exp(-d2 / (2 v_j + eps)) with
     v_j = mean_i(d2_ij) / 3 per receiving neuron j; ``inverse``: 3 / sqrt(d2 + eps);
-    ``inverse_squared``: 9 / (d2 + eps).
+    ``inverse_squared``: 9 / (d2 + eps); ``gaussian_2025``: A exp(-rho d2) with
+    A = 0.8920620580763856, rho = 0.4 (DEBINN-2025.md section 2).
     """
     if name == "gaussian_const":
         return jnp.exp(-d2 / 9.0)
+    if name == "gaussian_2025":
+        return KERNEL_2025_A * jnp.exp(-KERNEL_2025_RHO * d2)
     if name == "gaussian":
         v = jnp.mean(d2, axis=0, keepdims=True) / 3.0
         return jnp.exp(-d2 / (2.0 * v + EPS))
@@ -294,9 +419,59 @@ def _std(x: jax.Array, axis: Any = None, keepdims: bool = False) -> jax.Array:
     return jnp.sqrt(var + EPS * EPS)
 
 
+def _safe_sqrt(x: jax.Array) -> jax.Array:
+    """``sqrt(x)`` for ``x >= 0`` whose gradient is 0 (not inf/NaN) at ``x = 0``."""
+    pos = x > 0
+    return jnp.where(pos, jnp.sqrt(jnp.where(pos, x, 1.0)), 0.0)
+
+
 def standardize(w: jax.Array) -> jax.Array:
-    """Weight standardisation: (W - mean) / (std + eps) over all entries of one matrix."""
+    """Weight standardisation (2022): (W - mean) / (std + eps) over all entries of one matrix."""
     return (w - jnp.mean(w)) / (_std(w) + EPS)
+
+
+def standardize_2025(w: jax.Array, keep: jax.Array | None = None) -> jax.Array:
+    """Weight standardisation (2025) over the kept entries of one matrix, any shape.
+
+    ``m = mean``, ``sd = sqrt(sum (w - m)^2 / (n + DBL_EPS))`` over the ``n`` kept weights,
+    ``w <- (w - m) / sd`` (no epsilon added to sd); at zero spread (the Singularity start) every
+    weight becomes 0. Removed entries (``keep`` False) stay 0.
+    """
+    if keep is None:
+        keep = jnp.ones(w.shape, bool)
+    kept = keep.astype(w.dtype)
+    n = jnp.sum(kept)
+    m = jnp.sum(w * kept) / jnp.maximum(n, 1.0)
+    sd = _safe_sqrt(jnp.sum(jnp.square(w - m) * kept) / (n + DBL_EPS))
+    out = (w - m) / jnp.where(sd > 0, sd, 1.0)
+    return jnp.where(keep & (sd > 0), out, 0.0)
+
+
+def median_keep_mask(d2: jax.Array) -> jax.Array:
+    """2025 spatial dropout of one layer: True for connections no longer than the median.
+
+    The threshold is the element at index ``floor(n/2)`` of the sorted ``n`` squared lengths
+    (any shape), found exactly by bisection on the float bit patterns (non-negative floats
+    order like their bit patterns) instead of a sort, which is slow in XLA on CPU.
+
+    Returns:
+        Boolean mask, same shape: ``d2 <= threshold``.
+    """
+    d2 = jax.lax.stop_gradient(d2)
+    int_t = jnp.int64 if d2.dtype == jnp.float64 else jnp.int32
+    bits = jax.lax.bitcast_convert_type(jnp.maximum(d2, 0.0), int_t).ravel()
+    k = d2.size // 2  # 0-based index of the threshold in sorted order
+    n_bits = 64 if int_t == jnp.int64 else 32
+
+    def body(_: int, lohi: tuple[jax.Array, jax.Array]) -> tuple[jax.Array, jax.Array]:
+        lo, hi = lohi  # invariant: count(bits <= hi) > k, count(bits <= lo - 1) <= k
+        mid = lo + (hi - lo) // 2
+        enough = jnp.sum(bits <= mid) > k
+        return jnp.where(enough, lo, mid + 1), jnp.where(enough, mid, hi)
+
+    lo, _ = jax.lax.fori_loop(0, n_bits, body, (jnp.zeros((), int_t), jnp.max(bits)))
+    threshold = jax.lax.bitcast_convert_type(lo, d2.dtype)
+    return d2 <= threshold
 
 
 def squared_distances(axons: jax.Array, somas: jax.Array) -> jax.Array:
@@ -309,18 +484,47 @@ def squared_distances(axons: jax.Array, somas: jax.Array) -> jax.Array:
     return sum(jnp.square(axons[:, None, k] - somas[None, :, k]) for k in range(3))
 
 
-def layer_weights(spec: NetworkSpec, coords: Coords) -> list[jax.Array]:
-    """Weight matrices, one per non-input layer; entry l-1 has shape ``(n_{l-1}, n_l)``."""
+def weights_and_masks(
+    spec: NetworkSpec, coords: Coords, flags: Flags = None
+) -> tuple[list[jax.Array], list[jax.Array] | None]:
+    """Weight matrices and, with spatial dropout, the kept-connection masks.
+
+    Returns:
+        ``(weights, masks)``: per non-input layer l, ``weights[l-1]`` ``(n_{l-1}, n_l)`` as
+        the forward pass uses them (removed connections 0) and ``masks[l-1]`` the boolean
+        kept connections (``masks`` is None without spatial dropout).
+    """
     pos = positions(spec, coords)
-    weights = []
+    ws_flag = _flag(flags, "standardize_weights")
+    sd_flag = _flag(flags, "spatial_dropout")
+    weights, masks = [], []
     for l in range(1, spec.n_layers + 1):
-        axon = pos[l - 1]["axon"]
-        soma = pos[l]["soma"]
-        w = kernel_fn(spec.kernel, squared_distances(axon, soma))
+        d2 = squared_distances(pos[l - 1]["axon"], pos[l]["soma"])
+        w = kernel_fn(spec.kernel, d2)
+        keep = None
+        if spec.spatial_dropout:
+            keep = median_keep_mask(d2)
+            if sd_flag is not None:
+                keep = keep | (sd_flag <= 0)
+            masks.append(keep)
         if spec.standardize_weights:
-            w = standardize(w)
+            if spec.variant == "2025":
+                w_std = standardize_2025(w, keep)
+            else:
+                w_std = standardize(w)
+            w = _select(ws_flag, w_std, w)
+        if keep is not None:
+            w = jnp.where(keep, w, 0.0)
         weights.append(w)
-    return weights
+    return weights, (masks if spec.spatial_dropout else None)
+
+
+def layer_weights(spec: NetworkSpec, coords: Coords, flags: Flags = None) -> list[jax.Array]:
+    """Weight matrices, one per non-input layer; entry l-1 has shape ``(n_{l-1}, n_l)``.
+
+    Connections removed by spatial dropout are 0.
+    """
+    return weights_and_masks(spec, coords, flags)[0]
 
 
 def activation_fn(name: str, z: jax.Array) -> jax.Array:
@@ -341,44 +545,94 @@ def _expand_groups(values: jax.Array, n: int, groups: int) -> jax.Array:
     return values[group_index(n, groups)][:, None]
 
 
-def scores_t(spec: NetworkSpec, coords: Coords, x_t: jax.Array) -> jax.Array:
+def group_normalize(
+    a: jax.Array,
+    groups: int,
+    scale: jax.Array | None = None,
+    shift: jax.Array | None = None,
+    eps: float = DBL_EPS,
+) -> jax.Array:
+    """The 2025 activation normalisation of one hidden layer, per sample and per group.
+
+    With ``m_g`` the mean of group g's activations and
+    ``s_g = sqrt(sum_{j in g} (a_j - m_g)^2 / (n_g + eps))``:
+    ``a_j <- scale_g (a_j - m_g) / (s_g + eps) + shift_g``.
+
+    Args:
+        a: activations ``(n, N)`` (neurons x samples).
+        groups: G contiguous groups (see :func:`group_index`).
+        scale, shift: ``(G,)`` genes, or None for 1 and 0.
+
+    Returns:
+        ``(n, N)`` normalised activations.
+    """
+    n = a.shape[0]
+    member = jax.nn.one_hot(group_index(n, groups), min(max(groups, 1), n), dtype=a.dtype)
+    sizes = jnp.sum(member, axis=0)[:, None]  # (G, 1)
+    hi = jax.lax.Precision.HIGHEST
+    mean = jnp.matmul(member.T, a, precision=hi) / sizes  # (G, N)
+    dev = a - jnp.matmul(member, mean, precision=hi)
+    ss = jnp.matmul(member.T, jnp.square(dev), precision=hi)
+    sd = _safe_sqrt(ss / (sizes + eps))
+    out = dev / (jnp.matmul(member, sd, precision=hi) + eps)
+    if scale is not None:
+        out = _expand_groups(scale, n, groups) * out
+    if shift is not None:
+        out = out + _expand_groups(shift, n, groups)
+    return out
+
+
+def scores_t(spec: NetworkSpec, coords: Coords, x_t: jax.Array, flags: Flags = None) -> jax.Array:
     """Head scores (pre-softmax) with samples on the last axis.
 
     Args:
         spec: the network.
         coords: one coordinate pytree (no population axis).
         x_t: inputs of shape ``(n_inputs, N)``.
+        flags: optional traced switches (see :data:`Flags`).
 
     Returns:
         ``(n_classes, N)`` scores s such that the class probabilities are ``softmax(s, axis=0)``:
-        ``a / (sum_c |a_c| + eps)`` for the reference head, ``a / T`` for the softmax head,
-        where ``a`` are the output-layer activations.
+        ``z / (sum_c |z_c| + eps)`` for the reference head, ``z / T`` for the softmax head,
+        where ``z`` are the output layer's input signals (no output activation).
     """
-    weights = layer_weights(spec, coords)
+    weights = layer_weights(spec, coords, flags)
     groups = spec.group_counts()
     h = x_t.astype(weights[0].dtype)
     L = spec.n_layers
+    eps = spec.eps
+    act_norm = spec.normalization == "activation"
+    norm_flag = _flag(flags, "normalization")
     for l in range(1, L + 1):
         w = weights[l - 1]
         u = h
-        if spec.group_norm:
+        if spec.normalization == "input":
             mu = jnp.mean(u, axis=0, keepdims=True)
-            u = (u - mu) / (_std(u, axis=0, keepdims=True) + EPS)
+            u = _select(norm_flag, (u - mu) / (_std(u, axis=0, keepdims=True) + EPS), u)
         z = w.T @ u
-        if spec.shift_scale:
+        if spec.shift_scale and spec.variant == "2022" and not act_norm:
             n = w.shape[1]
             scale = _expand_groups(coords[l]["scale"], n, groups[l - 1])
             shift = _expand_groups(coords[l]["shift"], n, groups[l - 1])
             z = scale * z + shift * jnp.sum(w, axis=0)[:, None]
-        h = activation_fn(spec.activation, z) if l < L else z
+        if l == L:
+            h = z
+            break
+        h = activation_fn(spec.activation, z)
+        if act_norm:
+            scale = coords[l]["scale"] if spec.shift_scale else None
+            shift = coords[l]["shift"] if spec.shift_scale else None
+            h = _select(norm_flag, group_normalize(h, groups[l - 1], scale, shift, eps), h)
     if spec.head == "reference":
-        return h / (jnp.sum(jnp.abs(h), axis=0, keepdims=True) + EPS)
+        return h / (jnp.sum(jnp.abs(h), axis=0, keepdims=True) + eps)
     return h / spec.temperature
 
 
-def log_proba_t(spec: NetworkSpec, coords: Coords, x_t: jax.Array) -> jax.Array:
+def log_proba_t(
+    spec: NetworkSpec, coords: Coords, x_t: jax.Array, flags: Flags = None
+) -> jax.Array:
     """Log class probabilities, samples on the last axis: ``(n_inputs, N) -> (n_classes, N)``."""
-    return jax.nn.log_softmax(scores_t(spec, coords, x_t), axis=0)
+    return jax.nn.log_softmax(scores_t(spec, coords, x_t, flags), axis=0)
 
 
 @functools.partial(jax.jit, static_argnums=0)
@@ -414,9 +668,14 @@ def summary(spec: NetworkSpec) -> str:
         f"DEBI-NN {sizes}",
         f"  kernel={spec.kernel} activation={spec.activation} head={spec.head}"
         + (f" (T={spec.temperature})" if spec.head == "softmax" else ""),
-        f"  standardize_weights={spec.standardize_weights} group_norm={spec.group_norm} "
-        f"shift_scale={spec.shift_scale} layer_delta={spec.layer_delta} "
-        f"train_deltas={spec.train_deltas}",
+        f"  variant={spec.variant} standardize_weights={spec.standardize_weights} "
+        f"normalization={spec.normalization} shift_scale={spec.shift_scale} "
+        f"groups={spec.groups} spatial_dropout={spec.spatial_dropout}"
+        + (
+            f" layer_delta={spec.layer_delta} train_deltas={spec.train_deltas}"
+            if spec.variant == "2022"
+            else ""
+        ),
         f"  trainable genes: {param_count(spec)} (a dense MLP of the same sizes: "
         f"{dense_param_count(spec)})",
     ]

@@ -70,7 +70,7 @@ def test_numpy_reference_equals_apply_in_float32(synthetic, name):
 @pytest.mark.parametrize(
     "spec",
     [
-        NetworkSpec(5, (7, 4), 3, kernel="gaussian", group_norm=True, activation="tanh"),
+        NetworkSpec(5, (7, 4), 3, kernel="gaussian", normalization="input", activation="tanh"),
         NetworkSpec(4, (6,), 2, kernel="inverse", head="softmax", shift_scale=True, groups=2),
         NetworkSpec(3, (5,), 2, kernel="inverse_squared", activation="sigmoid", train_deltas=True),
         NetworkSpec(3, (), 2, activation="relu", standardize_weights=False),

@@ -94,7 +94,7 @@ def test_fold_join_drop_and_counts(tmp_path: Path) -> None:
     tr = fold.train
     assert tr.keys == ("k1", "k3", "k7")  # order of the features file
     np.testing.assert_allclose(tr.X, [[1.5, 2], [5, 6], [-1e-3, 0]])
-    assert tr.X.dtype == np.float32 and tr.y.dtype == np.int32
+    assert tr.X.dtype == np.float64 and tr.y.dtype == np.int32
     assert tr.y.tolist() == [1, 0, 1]
     assert tr.classes == (0, 1)
     assert tr.feature_names == ("a", "b")
@@ -329,7 +329,7 @@ def test_load_dataset_dispatch(tmp_path: Path) -> None:
 
 def test_make_moons_dataset() -> None:
     d = make_moons_dataset(n=101, noise=0.2, seed=3)
-    assert d.X.shape == (101, 2) and d.X.dtype == np.float32
+    assert d.X.shape == (101, 2) and d.X.dtype == np.float64
     assert d.classes == (0, 1) and d.class_counts().tolist() == [50, 51]
     same = make_moons_dataset(n=101, noise=0.2, seed=3)
     other = make_moons_dataset(n=101, noise=0.2, seed=4)

@@ -100,7 +100,7 @@ def test_softmax_head_temperature():
 SPECS = [
     dj.NetworkSpec(3, (5,), 2),
     dj.NetworkSpec(3, (5, 4), 3, kernel="gaussian", activation="tanh", head="softmax"),
-    dj.NetworkSpec(3, (6,), 2, kernel="inverse", group_norm=True, shift_scale=True, groups=2),
+    dj.NetworkSpec(3, (6,), 2, kernel="inverse", normalization="input", shift_scale=True, groups=2),
     dj.NetworkSpec(3, (4, 4), 2, kernel="inverse_squared", shift_scale=True, train_deltas=True),
     dj.NetworkSpec(3, (), 2, activation="sigmoid"),
 ]
@@ -269,7 +269,7 @@ def test_float64_when_x64_enabled():
         (dict(n_inputs=2, temperature=0.0), "temperature"),
         (dict(n_inputs=2, groups=(2, 2)), "groups"),
         (dict(n_inputs=2, layer_delta=float("nan")), "layer_delta"),
-        (dict(n_inputs=2, group_norm="yes"), "group_norm"),
+        (dict(n_inputs=2, normalization="yes"), "normalization"),
     ],
 )
 def test_invalid_spec_names_the_field(kwargs, field):

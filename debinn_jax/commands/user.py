@@ -21,7 +21,7 @@ from debinn_jax.commands.info import parse_hidden
 
 CONFIG_SECTIONS = ("network", "ga", "gd")
 #: NetworkSpec fields that are DEBIClassifier arguments of their own.
-_ESTIMATOR_SPEC_ARGS = ("hidden", "kernel", "activation", "head", "shift_scale", "group_norm")
+_ESTIMATOR_SPEC_ARGS = ("hidden", "kernel", "activation", "head", "shift_scale", "normalization")
 
 FIT_EPILOG = """\
 data:
@@ -35,7 +35,8 @@ data:
 
 config file (TOML, or JSON when the name ends in .json), every section optional:
   [network]   NetworkSpec fields: hidden, kernel, activation, head, temperature,
-              shift_scale, group_norm, groups, layer_delta, train_deltas, standardize_weights
+              shift_scale, normalization, groups, layer_delta, train_deltas,
+              standardize_weights, variant, spatial_dropout
   [ga]        GAConfig fields: population_size, generations, r_max, r_min, mutation_prob, ...
   [ga.loss]   LossConfig fields: alpha, l1, l2, class_weights
   [gd]        GDConfig fields: learning_rate, epochs, optimizer, starts, patience, ...

@@ -25,7 +25,7 @@ class Dataset:
     """A labelled table of cases.
 
     Attributes:
-        X: features, float32 ``(n, f)``.
+        X: features, float64 ``(n, f)`` (trainers cast to their own dtype).
         y: class indices ``(n,)`` (int32) in ``0 .. K-1``; index ``c`` means label ``classes[c]``.
         feature_names: ``f`` column names.
         classes: the ``K`` original label values, sorted (numerically when all are numbers).
@@ -48,7 +48,7 @@ class Dataset:
     label_name: str = ""
 
     def __post_init__(self) -> None:
-        X = np.asarray(self.X, dtype=np.float32)
+        X = np.asarray(self.X, dtype=np.float64)
         y = np.asarray(self.y)
         if X.ndim != 2:
             raise ValueError(f"Dataset.X must be 2-D (n, f), got shape {X.shape}")

@@ -322,7 +322,7 @@ def _fold_dataset(
             )
         y[r] = index[v]
     return Dataset(
-        X=X.astype(np.float32),
+        X=X.astype(np.float64),
         y=y,
         feature_names=tuple(feature_names),
         classes=classes,
@@ -447,7 +447,7 @@ def load_table(
     index = {c: i for i, c in enumerate(classes)}
     y = np.array([index[v] for v in _label_values(raw, classes)], dtype=np.int32)
     return Dataset(
-        X=values[keep].astype(np.float32),
+        X=values[keep].astype(np.float64),
         y=y,
         feature_names=tuple(table.header[i] for i in fcols),
         classes=classes,

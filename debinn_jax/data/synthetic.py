@@ -16,7 +16,7 @@ def make_moons_dataset(n: int = 300, noise: float = 0.1, seed: int = 0) -> Datas
         seed: integer seed; the same seed gives the same data.
 
     Returns:
-        Dataset with ``X`` float32 ``(n, 2)`` (features ``x1``, ``x2``, not scaled),
+        Dataset with ``X`` ``(n, 2)`` (float32-rounded values; features ``x1``, ``x2``, not scaled),
         ``y`` ``(n,)``, keys ``"1" .. "n"``.
     """
     from sklearn.datasets import make_moons
