@@ -13,7 +13,7 @@ import importlib.util
 import sys
 from collections.abc import Sequence
 
-_COMMAND_MODULES = ("info", "user", "study", "bench")
+_COMMAND_MODULES = ("info", "user", "grid", "study", "bench")
 
 
 class UserError(Exception):

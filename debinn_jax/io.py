@@ -12,7 +12,8 @@ A **model file** is a zip archive (the same container as numpy's ``.npz``) holdi
 Nothing is unpickled on load (``allow_pickle=False``); the JSON can be read with any zip tool
 (``unzip -p model.debinn debinn-model.json``). A file of another format version, a truncated or
 corrupt file, or arrays that do not fit the stored spec fail with :class:`ModelFileError`
-(a ``ValueError``) naming the file and the problem.
+(a ``ValueError``) naming the file and the problem. :func:`load_any_model` also reads the
+authors' 2025 ``*BestModel.bin`` files (as used by the command line).
 
 :func:`write_json_atomic` and :func:`write_text_atomic` write results files: a temporary file in
 the same folder, then ``os.replace``, so a reader never sees half a file.
@@ -248,7 +249,8 @@ class TrainedModel:
         )
 
     def transform(self, X: Any) -> np.ndarray:
-        """Validated, standardised float32 inputs ``(n, f)`` for the network."""
+        """Validated, standardised inputs ``(n, f)`` for the network, in JAX's default float
+        dtype (float32, or float64 under ``jax_enable_x64``); checks run in float64."""
         X = np.asarray(X)
         if X.ndim != 2 or X.shape[1] != self.n_features:
             raise ValueError(
@@ -266,7 +268,7 @@ class TrainedModel:
             )
         if self.standardizer is not None:
             X = self.standardizer.transform(X)
-        return X.astype(np.float32)
+        return X.astype(jax.dtypes.canonicalize_dtype(np.float64))
 
     def predict_proba(self, X: Any, feature_names: Sequence[str] | None = None) -> np.ndarray:
         """Class probabilities ``(n, K)`` (float64) for raw features ``X`` ``(n, f)``.
@@ -486,6 +488,36 @@ def load_model(path: PathLike) -> TrainedModel:
         )
     except (TypeError, ValueError) as err:
         raise ModelFileError(f"{path}: inconsistent model file: {err}") from None
+
+
+def load_any_model(path: PathLike) -> TrainedModel:
+    """Read a model file of either kind: ours (:func:`load_model`) or a ``*BestModel.bin`` of
+    the authors' 2025 program (:func:`debinn_jax.authors.load_authors_model`).
+
+    A zip archive is read as our format; otherwise a file that sniffs as an authors' file
+    (:func:`~debinn_jax.authors_file.is_authors_file`) or whose name ends in ``.bin`` is read as
+    one; anything else goes to :func:`load_model` (and its messages).
+
+    Raises:
+        FileNotFoundError: no such file.
+        ModelFileError: a file of either kind that cannot be used (one line naming the file;
+            an authors' file's :class:`~debinn_jax.authors_file.AuthorsFileError`, including
+            settings debinn-jax does not implement, is re-raised as this).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"model file not found: {path}")
+    if path.is_file() and not zipfile.is_zipfile(path):
+        from debinn_jax.authors_file import AuthorsFileError, is_authors_file
+
+        if path.suffix.lower() == ".bin" or is_authors_file(path):
+            from debinn_jax.authors import load_authors_model
+
+            try:
+                return load_authors_model(path).trained_model()
+            except AuthorsFileError as err:
+                raise ModelFileError(str(err)) from None
+    return load_model(path)
 
 
 # --------------------------------------------------------------------------------------------

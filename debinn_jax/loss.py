@@ -219,6 +219,10 @@ def population_loss(
     masks: jax.Array,
     config: LossConfig = LossConfig(),
     batch_size: int | None = None,
+    *,
+    l1: Any = None,
+    l2: Any = None,
+    flags: Flags = None,
 ) -> jax.Array:
     """Loss of every individual of a population under several masks.
 
@@ -230,6 +234,8 @@ def population_loss(
             the shared validation subset), or ``(M, N)`` masks shared by every individual.
         batch_size: individuals evaluated together; ``None`` = all at once (``vmap``, best on
             accelerators), a small number (4) = ``lax.map`` chunks (several times faster on CPU).
+        l1, l2: optional (traced) penalty lambdas replacing ``config.l1``/``config.l2``.
+        flags: optional traced network switches (:data:`debinn_jax.network.Flags`).
 
     Returns:
         ``(P, M)`` losses (penalties included).
@@ -239,8 +245,14 @@ def population_loss(
     def one(args: tuple) -> jax.Array:
         coords, m = args
         m = masks if shared else m
-        terms = sample_terms(spec, coords, x_t, y, config.alpha, config.variant)
-        pen = weight_penalty(spec, coords, config.l1, config.l2)
+        terms = sample_terms(spec, coords, x_t, y, config.alpha, config.variant, flags)
+        pen = weight_penalty(
+            spec,
+            coords,
+            config.l1 if l1 is None else l1,
+            config.l2 if l2 is None else l2,
+            flags,
+        )
         losses = jax.vmap(
             lambda mm: masked_loss(terms, y, mm, config.class_weights, config.variant)
         )(m)

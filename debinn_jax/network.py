@@ -337,11 +337,15 @@ def _flag(flags: Flags, name: str) -> Any:
     return jnp.asarray(flags[name])
 
 
-def _select(flag: Any, on: jax.Array, off: jax.Array) -> jax.Array:
-    """``on`` where the switch is on (or absent), else ``off``."""
+def _switch(flag: Any, on: Any, off: Any, *operands: Any) -> Any:
+    """``on(*operands)`` where the switch is on (or absent), else ``off(*operands)``.
+
+    A real branch (``lax.cond``) for an unbatched switch, so a feature switched off costs
+    nothing; under ``vmap`` over runs with batched switches it becomes a select of both.
+    """
     if flag is None:
-        return on
-    return jnp.where(flag > 0, on, off)
+        return on(*operands)
+    return jax.lax.cond(flag > 0, on, off, *operands)
 
 
 def positions(spec: NetworkSpec, coords: Coords) -> tuple[dict[str, jax.Array], ...]:
@@ -503,16 +507,13 @@ def weights_and_masks(
         w = kernel_fn(spec.kernel, d2)
         keep = None
         if spec.spatial_dropout:
-            keep = median_keep_mask(d2)
-            if sd_flag is not None:
-                keep = keep | (sd_flag <= 0)
+            keep = _switch(sd_flag, median_keep_mask, lambda d: jnp.ones(d.shape, bool), d2)
             masks.append(keep)
         if spec.standardize_weights:
             if spec.variant == "2025":
-                w_std = standardize_2025(w, keep)
+                w = _switch(ws_flag, standardize_2025, lambda w, k: w, w, keep)
             else:
-                w_std = standardize(w)
-            w = _select(ws_flag, w_std, w)
+                w = _switch(ws_flag, standardize, lambda w: w, w)
         if keep is not None:
             w = jnp.where(keep, w, 0.0)
         weights.append(w)
@@ -582,6 +583,12 @@ def group_normalize(
     return out
 
 
+def _input_normalize(u: jax.Array) -> jax.Array:
+    """2022 input normalisation: z-score ``u`` ``(n, N)`` across its neurons, per sample."""
+    mu = jnp.mean(u, axis=0, keepdims=True)
+    return (u - mu) / (_std(u, axis=0, keepdims=True) + EPS)
+
+
 def scores_t(spec: NetworkSpec, coords: Coords, x_t: jax.Array, flags: Flags = None) -> jax.Array:
     """Head scores (pre-softmax) with samples on the last axis.
 
@@ -607,8 +614,7 @@ def scores_t(spec: NetworkSpec, coords: Coords, x_t: jax.Array, flags: Flags = N
         w = weights[l - 1]
         u = h
         if spec.normalization == "input":
-            mu = jnp.mean(u, axis=0, keepdims=True)
-            u = _select(norm_flag, (u - mu) / (_std(u, axis=0, keepdims=True) + EPS), u)
+            u = _switch(norm_flag, _input_normalize, lambda u: u, u)
         z = w.T @ u
         if spec.shift_scale and spec.variant == "2022" and not act_norm:
             n = w.shape[1]
@@ -622,7 +628,12 @@ def scores_t(spec: NetworkSpec, coords: Coords, x_t: jax.Array, flags: Flags = N
         if act_norm:
             scale = coords[l]["scale"] if spec.shift_scale else None
             shift = coords[l]["shift"] if spec.shift_scale else None
-            h = _select(norm_flag, group_normalize(h, groups[l - 1], scale, shift, eps), h)
+            h = _switch(
+                norm_flag,
+                lambda h, g=groups[l - 1], sc=scale, sh=shift: group_normalize(h, g, sc, sh, eps),
+                lambda h: h,
+                h,
+            )
     if spec.head == "reference":
         return h / (jnp.sum(jnp.abs(h), axis=0, keepdims=True) + eps)
     return h / spec.temperature

@@ -7,8 +7,10 @@
 * the data: ``X`` ``(N, F)`` shared or ``(R, N, F)`` per run (CV folds; folds of different sizes
   are padded to one N by :func:`stack_folds` and ``sample_mask`` ``(R, N)`` marks real cases),
 * numeric settings (``ga.NUMERIC_FIELDS``: ``r_max``, ``r_min``, ``mutation_prob``,
-  ``crossover_prob``, ``tolerance``, ``generations``, ``beat_period``, ``resample_every``,
-  ``early_stopping``) as ``(R,)`` arrays, e.g. from :func:`grid`.
+  ``crossover_prob``, ``tolerance``, ``l1``, ``l2``, ``generations``, ``beat_period``,
+  ``resample_every``, ``early_stopping``) and network switches (``ga.FLAG_FIELDS``:
+  ``standardize_weights``, ``normalization``, ``spatial_dropout`` as 0/1, turning off per run a
+  feature the spec enables) as ``(R,)`` arrays, e.g. from :func:`grid`.
 
 Static settings (population size, network, schedule kind, generation budget...) are shared by
 all runs of one call. Runs are mapped with ``jax.vmap`` (``run_batch_size=None``; best on
@@ -41,14 +43,16 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from debinn_jax.ga import (
+    FLAG_FIELDS,
     INT_FIELDS,
     NEVER,
     NUMERIC_FIELDS,
     GAConfig,
     GAResult,
-    _static_key,
     make_runner,
+    split_counts,
 )
+from debinn_jax.ga.train import _static_key
 from debinn_jax.network import NetworkSpec
 
 
@@ -123,10 +127,14 @@ class SweepResult:
         n = int(self.generations_run[i])
         values = {}
         for k, v in self.settings.items():
-            values[k] = int(v[i]) if k in INT_FIELDS else float(v[i])
+            if k in NUMERIC_FIELDS:
+                values[k] = int(v[i]) if k in INT_FIELDS else float(v[i])
         if values.get("early_stopping") == NEVER:
             values["early_stopping"] = None
-        cfg = dataclasses.replace(self.config, **values)
+        loss = dataclasses.replace(
+            self.config.loss, l1=values.pop("l1", 0.0), l2=values.pop("l2", 0.0)
+        )
+        cfg = dataclasses.replace(self.config, loss=loss, **values)
         return GAResult(
             coords=take(self.coords),
             ensemble=None if self.ensemble is None else take(self.ensemble),
@@ -146,19 +154,28 @@ class SweepResult:
         return self.run(i).predict_proba(X)
 
 
+SWEEPABLE = NUMERIC_FIELDS + FLAG_FIELDS
+
+
 def _settings(config: GAConfig, settings: Mapping[str, Any] | None, n_runs: int) -> dict:
     settings = dict(settings or {})
-    unknown = set(settings) - set(NUMERIC_FIELDS)
+    unknown = set(settings) - set(SWEEPABLE)
     if unknown:
         raise ValueError(
-            f"settings: unknown field(s) {sorted(unknown)}; sweepable fields are {NUMERIC_FIELDS}"
+            f"settings: unknown field(s) {sorted(unknown)}; sweepable fields are {SWEEPABLE}"
         )
+    defaults = {**config.numeric()}
     out = {}
-    for name in NUMERIC_FIELDS:
-        value = settings.get(name, getattr(config, name))
+    for name in SWEEPABLE:
+        value = settings.get(name, defaults[name])
         if name in INT_FIELDS:
             value = np.asarray(NEVER if value is None else value)
             dtype = np.int32
+        elif name in FLAG_FIELDS:
+            value = np.asarray(value, np.float32)
+            if np.any((value != 0) & (value != 1)):
+                raise ValueError(f"settings: {name} must be 0 or 1 in every run")
+            dtype = np.float32
         else:
             dtype = np.float32
         out[name] = np.broadcast_to(np.asarray(value, dtype), (n_runs,)).copy()
@@ -195,8 +212,8 @@ def _compiled_many(
         k_run, k_final = jax.random.split(key)
         return runner.start(k_run, x_t, y, mask, hp), k_final
 
-    def finalize(state, k_final, x_t, y, mask):
-        return runner.finalize(state, k_final, x_t, y, mask)
+    def finalize(state, k_final, x_t, y, mask, hp):
+        return runner.finalize(state, k_final, x_t, y, mask, hp)
 
     fns = [_mapped(f, run_batch_size) for f in (start, runner.chunk, finalize)]
     if len(devices) > 1:
@@ -251,9 +268,10 @@ def run_many(
         A :class:`SweepResult`.
     """
     start = time.perf_counter()
+    config = config.resolve(spec)
     keys = jnp.asarray(keys)
     n_runs = keys.shape[0]
-    X = np.asarray(X, np.float32)
+    X = np.asarray(X, np.float64).astype(jnp.zeros(()).dtype)
     y = np.asarray(y)
     if X.ndim == 2:
         X = np.broadcast_to(X, (n_runs, *X.shape))
@@ -276,6 +294,8 @@ def run_many(
                 "cases per class"
             )
     hp = _settings(config, settings, n_runs)
+    if config.subsets == "leave_out":
+        hp["split_counts"] = np.stack([split_counts(config, y[i], mask[i]) for i in range(n_runs)])
 
     devices = tuple(jax.devices() if devices is None else devices)
     n_dev = len(devices)
@@ -316,7 +336,7 @@ def run_many(
                 f"{rans[-1].shape[1] / dt:8.1f} gen/s",
                 flush=True,
             )
-    coords, ensemble, scores = final_fn(state, k_final, x_t_j, y_j, m_j)
+    coords, ensemble, scores = final_fn(state, k_final, x_t_j, y_j, m_j, hp_j)
     ran = np.concatenate(rans, axis=1)[:n_runs]
     n_gen = ran.sum(axis=1)
     g_max = int(n_gen.max())

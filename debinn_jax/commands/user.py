@@ -20,6 +20,7 @@ import numpy as np
 from debinn_jax.commands.info import parse_hidden
 
 CONFIG_SECTIONS = ("network", "ga", "gd")
+MODEL_HELP = "model file written by 'debinn fit', or an authors' 2025 *BestModel.bin"
 #: NetworkSpec fields that are DEBIClassifier arguments of their own.
 _ESTIMATOR_SPEC_ARGS = ("hidden", "kernel", "activation", "head", "shift_scale", "normalization")
 
@@ -105,13 +106,29 @@ def _make_classifier(args: argparse.Namespace, config: dict[str, dict[str, Any]]
     )
 
 
+def _label_texts(value: Any) -> list[str]:
+    """String forms a data label may match a model's string class by: ``str(value)``, and for a
+    float that is a whole number also ``str(int(value))`` (a Fold's ``1.0`` matches ``"1"``)."""
+    texts = [str(value)]
+    if isinstance(value, float) and value.is_integer():
+        texts.append(str(int(value)))
+    return texts
+
+
 def _class_indices(classes: np.ndarray, labels: np.ndarray, source: str) -> np.ndarray:
-    """Indices into the model's ``classes`` of every label; ValueError for an unknown label."""
+    """Indices into the model's ``classes`` of every label; ValueError for an unknown label.
+
+    A label matches a class equal to it, else by its string form (see :func:`_label_texts`):
+    the authors' model files have string classes (``"0"``, ``"1"``) while data readers parse
+    numeric labels as numbers.
+    """
     lookup = {c: i for i, c in enumerate(classes.tolist())}
     text_lookup = {str(c): i for i, c in enumerate(classes.tolist())}
     out = np.empty(len(labels), dtype=np.int64)
     for r, v in enumerate(np.asarray(labels).tolist()):
-        idx = lookup.get(v, text_lookup.get(str(v)))
+        idx = lookup.get(v)
+        if idx is None:
+            idx = next((text_lookup[t] for t in _label_texts(v) if t in text_lookup), None)
         if idx is None:
             raise ValueError(
                 f"{source}: label {v!r} is not one of the model's classes {classes.tolist()}"
@@ -157,6 +174,63 @@ def _print_metrics(metrics: dict[str, float]) -> None:
 
 def _class_summary(classes: Any, counts: Any) -> str:
     return ", ".join(f"{c}: {n}" for c, n in zip(classes, counts))
+
+
+#: Stored metrics of an authors' model file printed first, in this order (the rest follow).
+_STORED_METRIC_ORDER = ("ACC", "BACC", "SNS", "SPC", "PPV", "NPV", "MCC", "EntropyLoss")
+
+
+def _is_authors_model(model: Any) -> bool:
+    """Whether ``model`` came from an authors' ``*BestModel.bin`` (directly or re-saved)."""
+    return model.metadata.get("trainer") == "authors-2025"
+
+
+def _print_class_roles(classes: list[Any]) -> None:
+    """Which class sensitivity, specificity, PPV and NPV refer to."""
+    if len(classes) == 2:
+        print(
+            f"positive class: {classes[1]!r} (sensitivity, specificity, PPV and NPV are those "
+            f"of class {classes[1]!r}; negative class {classes[0]!r})"
+        )
+    else:
+        print(
+            "positive class: none (sensitivity, specificity, PPV and NPV are macro averages of "
+            "one class vs the rest over the classes present)"
+        )
+
+
+def _print_confusion(classes: list[Any], y: np.ndarray, predicted: np.ndarray) -> None:
+    """The confusion matrix (rows true, columns predicted); TP/TN/FP/FN for two classes."""
+    from debinn_jax.metrics import confusion_matrix
+
+    cm = confusion_matrix(y, predicted, n_classes=len(classes))
+    names = [str(c) for c in classes]
+    width = max(max(len(n) for n in names), len(str(int(cm.max()))))
+    print("confusion matrix (rows: true class, columns: predicted class):")
+    print("  " + " " * width + "  " + "  ".join(n.rjust(width) for n in names))
+    for name, row in zip(names, cm):
+        print(f"  {name.rjust(width)}  " + "  ".join(str(int(v)).rjust(width) for v in row))
+    if len(classes) == 2:
+        (tn, fp), (fn, tp) = cm.tolist()
+        print(f"  TP {tp}, TN {tn}, FP {fp}, FN {fn}")
+
+
+def _print_stored_metrics(model: Any) -> None:
+    """The metrics an authors' model file stores per part (``Test``, ``Train``), one line each."""
+    stored = model.metadata.get("stored_metrics")
+    if not isinstance(stored, dict):
+        return
+    for part in sorted(stored, key=lambda p: (p != "Test", p)):
+        values = stored[part]
+        if not isinstance(values, dict) or not values:
+            continue
+        names = [n for n in _STORED_METRIC_ORDER if n in values]
+        names += [n for n in values if n not in names]
+        text = " ".join(
+            f"{n} {values[n]:.4f}" if isinstance(values[n], int | float) else f"{n} -"
+            for n in names
+        )
+        print(f"stored in the model file ({part}): {text}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -241,9 +315,9 @@ def run_fit(args: argparse.Namespace) -> int:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    from debinn_jax.io import load_model, read_feature_table, write_text_atomic
+    from debinn_jax.io import load_any_model, read_feature_table, write_text_atomic
 
-    model = load_model(args.model)
+    model = load_any_model(args.model)
     path = Path(args.data)
     if path.is_dir():
         path = path / "TestF.csv"
@@ -276,10 +350,10 @@ def run_predict(args: argparse.Namespace) -> int:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from debinn_jax.data import Fold
-    from debinn_jax.io import load_model, write_json_atomic
+    from debinn_jax.io import load_any_model, write_json_atomic
     from debinn_jax.metrics import classification_metrics
 
-    model = load_model(args.model)
+    model = load_any_model(args.model)
     data = _load_data(args.data, args.label, min_classes=1)
     if isinstance(data, Fold):
         ds = data.test
@@ -292,14 +366,19 @@ def run_evaluate(args: argparse.Namespace) -> int:
     proba = model.predict_proba(X)
     metrics = classification_metrics(y, proba, n_classes=len(model.classes))
     counts = np.bincount(y, minlength=len(model.classes))
-    print(f"model: {args.model} (DEBI-NN {'-'.join(map(str, model.spec.layer_sizes))})")
+    classes = model.classes.tolist()
+    origin = ", the authors' 2025 program" if _is_authors_model(model) else ""
+    print(f"model: {args.model} (DEBI-NN {'-'.join(map(str, model.spec.layer_sizes))}{origin})")
     print(f"data: {where}, {ds.n_samples} cases, label {ds.label_name!r}")
-    print(f"  classes {{{_class_summary(model.classes.tolist(), counts)}}}")
+    print(f"  classes {{{_class_summary(classes, counts)}}}")
     dropped = ds.n_dropped_unlabelled + ds.n_dropped_missing
     if dropped:
         print(f"  {dropped} rows dropped (no label or missing values)")
+    _print_class_roles(classes)
+    _print_confusion(classes, y, np.argmax(proba, axis=1))
     print("metrics:")
     _print_metrics(metrics)
+    _print_stored_metrics(model)
     if args.out:
         write_json_atomic(
             args.out, {"model": str(args.model), "data": where, "n": ds.n_samples} | metrics
@@ -313,10 +392,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    from debinn_jax.io import load_model
+    from debinn_jax.io import load_any_model
     from debinn_jax.plots import plot_network_3d
 
-    model = load_model(args.model)
+    model = load_any_model(args.model)
     plot_network_3d(
         model.spec,
         model.coords,
@@ -385,7 +464,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "one probability column p_<label> per class. Feature columns are matched by name; "
         "other columns (such as a label) are ignored.",
     )
-    p.add_argument("--model", required=True, help="model file written by 'debinn fit'")
+    p.add_argument("--model", required=True, help=MODEL_HELP)
     p.add_argument(
         "--data",
         required=True,
@@ -402,7 +481,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "of a CSV table. Prints accuracy, balanced accuracy, sensitivity, specificity, PPV, "
         "NPV, MCC, ROC AUC, ECE and Brier score.",
     )
-    p.add_argument("--model", required=True, help="model file written by 'debinn fit'")
+    p.add_argument("--model", required=True, help=MODEL_HELP)
     p.add_argument("--data", required=True, metavar="PATH", help="Fold folder or CSV table")
     p.add_argument(
         "--label", metavar="COL", help="label column (default: the last column, as for fit)"
@@ -416,7 +495,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Draw somas, axons and each neuron's strongest incoming connections "
         "(red positive, blue negative weights).",
     )
-    p.add_argument("--model", required=True, help="model file written by 'debinn fit'")
+    p.add_argument("--model", required=True, help=MODEL_HELP)
     p.add_argument("--out", required=True, metavar="PNG", help="image file (png, pdf, svg)")
     p.add_argument(
         "--top-k", type=_top_k, default=3, help="connections drawn per receiving neuron (default 3)"

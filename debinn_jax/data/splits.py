@@ -19,6 +19,8 @@ only from the ``key`` argument) - the GA's data subsets of spec section 6.2 as 0
 from __future__ import annotations
 
 import dataclasses
+import math
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import jax
@@ -429,3 +431,70 @@ def shuffle_individuals(key: jax.Array, masks: jax.Array) -> jax.Array:
     """Permute the rows of ``(P, N)`` masks: hand the subsets to other individuals (spec 6.2
     re-shuffles them every generation). Pure; jit/vmap-able."""
     return jax.random.permutation(key, masks, axis=0)
+
+
+# --------------------------------------------------------------------------------------------
+# The 2025 GA's fixed leave-out splits (DEBINN-2025 section 4)
+
+
+def leave_out_ratios(low: float = 0.2, high: float = 0.5, step: float = 0.05) -> tuple[float, ...]:
+    """Leave-out ratios ``low, low + step, ...`` accumulated in float64 while ``<= high``.
+
+    The accumulation is the 2025 program's: with the defaults the 7 ratios end in
+    0.49999999999999994, not 0.5 (which changes ``floor(r m)`` for some ``m``).
+    """
+    if not (0 < low <= high < 1 and step > 0):
+        raise ValueError(
+            f"leave-out ratios need 0 < low <= high < 1 and step > 0, got {low}, {high}, {step}"
+        )
+    ratios, r = [], float(low)
+    while r <= high:
+        ratios.append(r)
+        r += step
+    return tuple(ratios)
+
+
+def leave_out_counts(y: Any, ratios: Sequence[float], sample_mask: Any = None) -> np.ndarray:
+    """Validation cases per class for each ratio: ``floor(r m)`` in float64, ``(n_ratios,)``.
+
+    ``m`` is the smallest class count of ``y`` (host NumPy; among ``sample_mask > 0``).
+    """
+    y = np.asarray(y)
+    if sample_mask is not None:
+        y = y[np.asarray(sample_mask) > 0]
+    counts = np.bincount(y.astype(np.int64))
+    m = int(counts[counts > 0].min())
+    return np.array([math.floor(r * m) for r in ratios], np.int32)
+
+
+def leave_out_splits(
+    key: jax.Array,
+    y: jax.Array,
+    n_classes: int,
+    counts: jax.Array,
+    splits_per_ratio: int,
+    sample_mask: jax.Array | None = None,
+) -> tuple[jax.Array, jax.Array]:
+    """The 2025 GA's fixed balanced leave-out splits (DEBINN-2025 section 4).
+
+    For each ratio k (``counts[k]`` = floor(r_k m) from :func:`leave_out_counts`) and each of
+    ``splits_per_ratio`` splits, the validation part takes ``counts[k]`` random cases of every
+    class; the train part is every other usable case. Pure; jit/vmap-able (``n_classes`` and
+    ``splits_per_ratio`` static).
+
+    Args:
+        key: PRNG key; the same key gives the same splits.
+        y: class indices ``(N,)``.
+        counts: ``(n_ratios,)`` int validation cases per class.
+        sample_mask: ``(N,)`` usable cases (padding 0); default all.
+
+    Returns:
+        ``(train, val)``: float32 ``(n_ratios * splits_per_ratio, N)`` 0/1 masks, ratio-major.
+    """
+    y = jnp.asarray(y)
+    members = _members(y, n_classes, sample_mask)
+    counts = jnp.repeat(jnp.asarray(counts, jnp.int32), splits_per_ratio)
+    noise = jax.random.uniform(key, (counts.shape[0], y.shape[0]))
+    val = jax.vmap(lambda u, c: _take_per_class(u, y, n_classes, members, c))(noise, counts)
+    train = members[None, :] & ~val
+    return train.astype(jnp.float32), val.astype(jnp.float32)

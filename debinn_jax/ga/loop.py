@@ -1,0 +1,642 @@
+"""The DEBI training loop around any evosax algorithm: one run as pure functions.
+
+Per run: data subsets or fixed leave-out splits, one population forward per generation scoring
+training and validation fitness together, the hall of fame with its tolerance rule, early
+stopping, and the final selection. :func:`make_runner` returns the pure per-run pieces
+(:class:`Runner`); :func:`~debinn_jax.ga.train_ga` drives one run, ``sweep.run_many`` maps
+them over many. Rules of both generations of the authors' program are switches of
+:class:`~debinn_jax.ga.GAConfig` (``subsets``, ``hof_rule``, ``final_selection``, ...).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from evosax.algorithms import algorithms as EVOSAX_ALGORITHMS
+from evosax.algorithms.base import EvolutionaryAlgorithm
+from evosax.algorithms.population_based.base import PopulationBasedAlgorithm
+from flax import struct
+from jax import flatten_util
+
+from debinn_jax.data.splits import ga_subsets, leave_out_splits, shuffle_individuals
+from debinn_jax.ga.config import FLAG_FIELDS, GAConfig
+from debinn_jax.ga.operators import DebiGA, DebiGAState, _np_ravel
+from debinn_jax.loss import population_loss
+from debinn_jax.network import Coords, NetworkSpec, init_coords, reflect_z
+
+TOLERANCE_STEP = 0.05
+
+# --------------------------------------------------------------------------------------------
+# Subsets: the 2022 GA's training/validation masks and the 2025 leave-out splits come from
+# debinn_jax.data.splits; the final re-scoring subsamples (spec 6.9) are drawn here.
+# --------------------------------------------------------------------------------------------
+
+
+def _select_per_class(
+    key: jax.Array, y: jax.Array, n_classes: int, member: jax.Array, k: jax.Array
+) -> jax.Array:
+    """Boolean ``(N,)``: ``k[c]`` random members of every class c (``member`` is ``(N,)`` bool)."""
+    u = jax.random.uniform(key, y.shape)
+    # members of class c sort first inside class c, in random order
+    order = jnp.argsort(y.astype(jnp.float32) * 4.0 + jnp.where(member, u, 2.0 + u))
+    totals = jnp.zeros(n_classes, jnp.int32).at[y].add(1)
+    starts = jnp.cumsum(totals) - totals
+    rank = jnp.zeros_like(y).at[order].set(jnp.arange(y.shape[0], dtype=y.dtype))
+    return member & (rank - starts[y] < k[y])
+
+
+def _class_counts(y: jax.Array, n_classes: int, member: jax.Array) -> jax.Array:
+    return jnp.zeros(n_classes, jnp.int32).at[y].add(member.astype(jnp.int32))
+
+
+def stratified_fraction_mask(
+    key: jax.Array, y: jax.Array, n_classes: int, sample_mask: jax.Array, fraction: float
+) -> jax.Array:
+    """A random ``floor(fraction * n_c)`` cases of every class among ``sample_mask``; ``(N,)``.
+
+    JAX-pure (usable inside jit/vmap). Used for the final re-scoring subsamples (spec 6.9).
+    """
+    member = sample_mask > 0
+    counts = _class_counts(y, n_classes, member)
+    k = jnp.floor(counts.astype(jnp.float32) * fraction).astype(jnp.int32)
+    return _select_per_class(key, y, n_classes, member, k).astype(jnp.float32)
+
+
+# --------------------------------------------------------------------------------------------
+# The training loop (one run; pure pieces, mapped over runs by sweep.py)
+# --------------------------------------------------------------------------------------------
+
+
+@struct.dataclass
+class HallOfFame:
+    """Best validated networks: ``genes (H, D)``, ``val (H,)``, ``train (H,)`` (+inf = empty)."""
+
+    genes: jax.Array
+    val: jax.Array
+    train: jax.Array
+
+
+@struct.dataclass
+class LoopState:
+    """Carry of one run between generations."""
+
+    algo: Any
+    hof: HallOfFame
+    data: Any  # the fitness evaluator's masks: (val (N,), individual (P, N)) or splits
+    tolerance: jax.Array  # () effective tolerance (set at generation 0)
+    t: jax.Array  # () next generation index
+    since_added: jax.Array  # () generations without a hall-of-fame entry
+    done: jax.Array  # () bool
+    key: jax.Array  # loop key; generation t uses fold_in(key, t)
+
+
+def empty_hall_of_fame(capacity: int, n_dims: int) -> HallOfFame:
+    """A hall of fame with ``capacity`` empty slots for ``n_dims``-gene genomes."""
+    dtype = jnp.zeros(()).dtype
+    return HallOfFame(
+        genes=jnp.zeros((capacity, n_dims), dtype),
+        val=jnp.full((capacity,), jnp.inf, dtype),
+        train=jnp.full((capacity,), jnp.inf, dtype),
+    )
+
+
+def hof_candidates(
+    hof: HallOfFame, val: jax.Array, train: jax.Array, tolerance: jax.Array
+) -> jax.Array:
+    """Bool ``(P,)``: members whose validation fitness beats the hall's best (strictly) and
+    whose ``|val - train| < tolerance`` (spec 6.7; DEBINN-2025 section 4)."""
+    best = jnp.min(hof.val)
+    return (val < best) & (jnp.abs(val - train) < tolerance) & jnp.isfinite(val)
+
+
+def hof_insert(
+    hof: HallOfFame, genes: jax.Array, val: jax.Array, train: jax.Array, tolerance: jax.Array
+) -> tuple[HallOfFame, jax.Array]:
+    """One generation of the hall-of-fame rule (spec 6.7).
+
+    Members whose validation fitness beats the best in the hall (strictly) and whose
+    ``|val - train| < tolerance`` enter; the hall keeps its ``H`` best by validation fitness.
+
+    Args:
+        hof: current hall (``H`` slots).
+        genes: ``(P, D)`` genomes of this generation; ``val``, ``train``: ``(P,)`` fitness.
+        tolerance: scalar.
+
+    Returns:
+        ``(new_hall, added)`` with ``added`` a bool scalar (any member entered).
+    """
+    cand = hof_candidates(hof, val, train, tolerance)
+    all_val = jnp.concatenate([hof.val, jnp.where(cand, val, jnp.inf)])
+    keep = jnp.argsort(all_val)[: hof.val.shape[0]]
+    all_genes = jnp.concatenate([hof.genes, genes.astype(hof.genes.dtype)])
+    all_train = jnp.concatenate([hof.train, jnp.where(cand, train, jnp.inf)])
+    new = HallOfFame(genes=all_genes[keep], val=all_val[keep], train=all_train[keep])
+    return new, jnp.any(cand)
+
+
+def initial_tolerance(val: jax.Array, train: jax.Array, tolerance: jax.Array) -> jax.Array:
+    """Generation-0 tolerance: ``tolerance`` grown in steps of 0.05 until every member
+    (``(P,)`` fitness ``val``, ``train``) has ``|val - train| < tolerance``. It is kept for the
+    rest of the run."""
+    gap = jnp.max(jnp.where(jnp.isfinite(val) & jnp.isfinite(train), jnp.abs(val - train), 0.0))
+    steps = jnp.where(gap >= tolerance, jnp.floor((gap - tolerance) / TOLERANCE_STEP) + 1, 0)
+    return tolerance + TOLERANCE_STEP * steps
+
+
+def tolerance_update_2025(
+    tolerance: jax.Array, val: jax.Array, train: jax.Array, entered: jax.Array
+) -> jax.Array:
+    """The 2025 tolerance rule after a generation (DEBINN-2025 section 4).
+
+    With at least one entry: ``tol <- (tol + |mean val - mean train of the entries|) / 2``;
+    otherwise unchanged. ``val``, ``train``: ``(P,)``; ``entered``: bool ``(P,)``.
+    """
+    n = jnp.sum(entered)
+    w = entered.astype(val.dtype) / jnp.maximum(n, 1)
+    mean_val = jnp.sum(jnp.where(entered, val, 0.0) * w)
+    mean_train = jnp.sum(jnp.where(entered, train, 0.0) * w)
+    gap = jnp.abs(mean_val - mean_train)
+    return jnp.where(n > 0, (tolerance + gap) / 2.0, tolerance).astype(tolerance.dtype)
+
+
+def early_stopping_step(
+    since_added: jax.Array, added: jax.Array, margin: int | jax.Array | None
+) -> tuple[jax.Array, jax.Array]:
+    """Update the count of generations without a hall-of-fame entry; ``(count, stop)``.
+
+    ``stop`` is True once ``margin`` generations in a row added nothing (never for None).
+    """
+    since = jnp.where(added, 0, since_added + 1)
+    if margin is None:
+        return since, jnp.bool_(False)
+    return since, since >= margin
+
+
+def z_gene_mask(coords: Coords) -> Coords:
+    """Pytree like ``coords`` with True at every soma/axon z gene (the reflected genes)."""
+
+    def layer_mask(layer: dict[str, Any]) -> dict[str, np.ndarray]:
+        out = {}
+        for name, value in layer.items():
+            m = np.zeros(np.shape(value), bool)
+            if name in ("soma", "axon"):
+                m[..., 2] = True
+            out[name] = m
+        return out
+
+    return tuple(layer_mask(layer) for layer in coords)
+
+
+def coords_template(spec: NetworkSpec) -> Coords:
+    """A zero coordinate pytree with the structure, shapes and dtypes of ``init_coords``."""
+    shapes = jax.eval_shape(lambda k: init_coords(k, spec), jax.random.key(0))
+    return jax.tree_util.tree_map(lambda s: np.zeros(s.shape, s.dtype), shapes)
+
+
+def initial_population(
+    key: jax.Array, spec: NetworkSpec, population_size: int, scheme: str = "uniform"
+) -> jax.Array:
+    """Initial flat genomes ``(P, D)`` (raveled like ``init_coords``), z genes reflected (2022).
+
+    ``uniform``: every gene U(-1, 1) independently (the distribution of
+    ``init_coords(scheme="uniform")``; trained layer deltas start at ``spec.layer_delta``), drawn
+    in one call (much faster to compile than P calls of ``init_coords``). ``clones``: one such
+    network copied P times (the 2022 reference start). ``singularity``: P copies of the
+    all-zero network with scales 1 (the 2025 start).
+    """
+    template = coords_template(spec)
+    flat_t = _np_ravel(template)
+    n_dims = flat_t.shape[0]
+    if scheme == "singularity":
+        one = _np_ravel(
+            tuple(
+                {n: np.full(v.shape, 1.0 if n == "scale" else 0.0) for n, v in layer.items()}
+                for layer in template
+            )
+        )
+        return jnp.broadcast_to(jnp.asarray(one, flat_t.dtype), (population_size, n_dims))
+    is_delta = _np_ravel(
+        tuple({n: np.full(v.shape, n == "delta") for n, v in layer.items()} for layer in template)
+    )
+    reflect = _np_ravel(z_gene_mask(template))
+    rows = 1 if scheme == "clones" else population_size
+    genes = jax.random.uniform(key, (rows, n_dims), flat_t.dtype, minval=-1.0, maxval=1.0)
+    genes = jnp.where(is_delta, jnp.asarray(spec.layer_delta, genes.dtype), genes)
+    if spec.reflects_z:
+        genes = jnp.where(reflect, jnp.abs(genes), genes)
+    return jnp.broadcast_to(genes, (population_size, n_dims))
+
+
+def make_algorithm(spec: NetworkSpec, config: GAConfig) -> tuple[EvolutionaryAlgorithm, Any]:
+    """The evosax algorithm of ``config`` for ``spec`` and its params (with ``algorithm_params``).
+
+    ``config`` must be resolved (:meth:`GAConfig.resolve`).
+
+    ``"debi"`` -> :class:`DebiGA`; ``"SimpleGA"`` gets ``crossover_rate = crossover_prob`` and
+    a linear std schedule ``r_max -> r_min``; other names get evosax's defaults.
+    """
+    template = coords_template(spec)
+    algo = config.algorithm
+    if algo == "debi":
+        algo = DebiGA(
+            config.population_size,
+            template,
+            schedule=config.schedule,
+            replacement=config.replacement,
+            elitism=config.elitism,
+            reflect=z_gene_mask(template) if spec.reflects_z else None,
+            tournament_size=config.tournament_size,
+        )
+        params = algo.default_params.replace(
+            r_max=config.r_max,
+            r_min=config.r_min,
+            mutation_prob=config.mutation_prob,
+            crossover_prob=config.crossover_prob,
+            generations=float(config.generations),
+            beat_period=float(config.beat_period),
+        )
+    elif isinstance(algo, str):
+        cls = EVOSAX_ALGORITHMS[algo]
+        if algo == "SimpleGA":
+            import optax  # noqa: PLC0415
+
+            sched = optax.linear_schedule(config.r_max, config.r_min, config.generations)
+            algo = cls(config.population_size, template, std_schedule=sched)
+            params = algo.default_params.replace(crossover_rate=config.crossover_prob)
+        else:
+            algo = cls(config.population_size, template)
+            params = algo.default_params
+    else:
+        if algo.population_size != config.population_size:
+            raise ValueError(
+                f"GAConfig.algorithm has population_size {algo.population_size}, "
+                f"GAConfig.population_size is {config.population_size}"
+            )
+        params = algo.default_params
+    if config.algorithm_params:
+        params = params.replace(**dict(config.algorithm_params))
+    return algo, params
+
+
+# --------------------------------------------------------------------------------------------
+# Fitness evaluators: masks of one run -> (train, val) fitness of a population
+# --------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Evaluator:
+    """How a population is scored in one run (pure functions; static configuration).
+
+    ``masks(key, first, t, data, y, sample_mask, hp) -> data``: this generation's masks
+    (``data`` is the previous generation's; ``first`` is generation 0);
+    ``score(pop_flat, data, x_t, y, hp) -> (train (P,), val (P,))``.
+    """
+
+    init_data: Callable
+    masks: Callable
+    score: Callable
+
+
+def _loss_kwargs(hp: dict[str, Any]) -> dict[str, Any]:
+    """Traced loss settings of a run: L1/L2 lambdas and the network switches."""
+    return {
+        "l1": hp["l1"],
+        "l2": hp["l2"],
+        "flags": {name: hp[name] for name in FLAG_FIELDS},
+    }
+
+
+def _population_scores(
+    spec: NetworkSpec, config: GAConfig, unravel: Callable, pop_flat, x_t, y, masks, hp
+) -> jax.Array:
+    """``(P, D)`` genomes -> ``(P, M)`` fitness under ``masks`` (NaN -> +inf)."""
+    pop = jax.vmap(unravel)(pop_flat)
+    out = population_loss(
+        spec, pop, x_t, y, masks, config.loss, config.batch_size, **_loss_kwargs(hp)
+    )
+    return jnp.where(jnp.isnan(out), jnp.inf, out)
+
+
+def resampled_subsets(spec: NetworkSpec, config: GAConfig, unravel: Callable, n_classes: int):
+    """The 2022 evaluator (spec 6.2): a validation subset and per-individual training subsets,
+    re-drawn every ``resample_every`` generations and shuffled across individuals each one."""
+    pop_size = config.population_size
+
+    def init_data(n: int) -> Any:
+        return (jnp.zeros((n,), jnp.float32), jnp.zeros((pop_size, n), jnp.float32))
+
+    def masks(key, first, t, data, y, sample_mask, hp):
+        k_masks, k_shuffle = key
+        val_mask, ind_masks = jax.lax.cond(
+            first | (t % hp["resample_every"] == 0),
+            lambda: ga_subsets(k_masks, y, n_classes, pop_size, sample_mask),
+            lambda: data,
+        )
+        return val_mask, shuffle_individuals(k_shuffle, ind_masks)
+
+    def score(pop_flat, data, x_t, y, hp):
+        val_mask, ind_masks = data
+        both = jnp.stack([ind_masks, jnp.broadcast_to(val_mask, ind_masks.shape)], axis=1)
+        out = _population_scores(spec, config, unravel, pop_flat, x_t, y, both, hp)
+        return out[:, 0], out[:, 1]
+
+    return Evaluator(init_data, masks, score)
+
+
+def leave_out_fitness(spec: NetworkSpec, config: GAConfig, unravel: Callable, n_classes: int):
+    """The 2025 evaluator (DEBINN-2025 section 4): fixed balanced leave-out splits drawn at
+    generation 0; fitness_T / fitness_V = mean over the splits of the fitness F of each part.
+    The per-ratio validation counts come in as ``hp["split_counts"]``."""
+    per_ratio = config.splits_per_ratio
+
+    def n_splits(hp: dict[str, Any]) -> int:
+        return hp["split_counts"].shape[-1] * per_ratio
+
+    def init_data(n: int, hp: dict[str, Any]) -> Any:
+        s = n_splits(hp)
+        return (jnp.zeros((s, n), jnp.float32), jnp.zeros((s, n), jnp.float32))
+
+    def draw(key, y, sample_mask, hp):
+        return leave_out_splits(key, y, n_classes, hp["split_counts"], per_ratio, sample_mask)
+
+    def masks(key, first, t, data, y, sample_mask, hp):
+        k_masks, _ = key
+        return jax.lax.cond(first, lambda: draw(k_masks, y, sample_mask, hp), lambda: data)
+
+    def score(pop_flat, data, x_t, y, hp):
+        train_masks, val_masks = data
+        s = train_masks.shape[0]
+        both = jnp.concatenate([train_masks, val_masks], axis=0)
+        out = _population_scores(spec, config, unravel, pop_flat, x_t, y, both, hp)
+        return jnp.mean(out[:, :s], axis=1), jnp.mean(out[:, s:], axis=1)
+
+    return Evaluator(init_data, masks, score), draw
+
+
+# --------------------------------------------------------------------------------------------
+# The per-run functions
+# --------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Runner:
+    """Pure per-run functions of one (spec, static config); map them over runs to sweep.
+
+    ``start(key, x_t, y, sample_mask, hp) -> LoopState`` (cheap: nothing evaluated yet);
+    ``chunk(state, x_t, y, sample_mask, hp) -> (state, history)``: ``config.chunk``
+    generations (generation 0 evaluates the initial population), history a dict of
+    ``(chunk,)`` arrays ``train_fitness, val_fitness, hof_val, tolerance, amplitude,
+    hof_entries, ran``;
+    ``finalize(state, key, x_t, y, sample_mask, hp) -> (coords, ensemble_coords,
+    final_scores)``. ``hp`` is :meth:`GAConfig.numeric` (a dict of scalars; with
+    ``subsets="leave_out"`` also ``split_counts``). ``x_t`` is ``(F, N)``, ``y`` and
+    ``sample_mask`` ``(N,)`` (mask 0 = padding, ignored).
+    """
+
+    spec: NetworkSpec
+    config: GAConfig
+    algo: Any
+    params: Any
+    start: Callable
+    chunk: Callable
+    finalize: Callable
+    unravel: Callable
+
+
+def _with_numeric(algo: Any, params: Any, hp: dict[str, jax.Array]) -> Any:
+    if isinstance(algo, DebiGA):
+        return params.replace(
+            r_max=hp["r_max"],
+            r_min=hp["r_min"],
+            mutation_prob=hp["mutation_prob"],
+            crossover_prob=hp["crossover_prob"],
+            generations=hp["generations"].astype(jnp.float32),
+            beat_period=hp["beat_period"].astype(jnp.float32),
+        )
+    return params
+
+
+def _amplitude_of(algo: Any, state: Any) -> jax.Array:
+    if isinstance(state, DebiGAState):
+        return state.amplitude
+    std = getattr(state, "std", None)
+    if std is None:
+        return jnp.float32(jnp.nan)
+    return jnp.mean(jnp.asarray(std, jnp.float32))
+
+
+def make_runner(spec: NetworkSpec, config: GAConfig, n_classes: int | None = None) -> Runner:
+    """Build the pure per-run functions for ``spec`` and ``config`` (see :class:`Runner`).
+
+    Only the static part of ``config`` is used here; numeric settings come in as ``hp``.
+    ``config`` is resolved for ``spec`` first (``"auto"`` fields).
+    """
+    config = config.resolve(spec)
+    n_classes = n_classes or spec.n_classes
+    algo, params0 = make_algorithm(spec, config)
+    template = coords_template(spec)
+    _, unravel = flatten_util.ravel_pytree(template)
+    n_dims = _np_ravel(template).shape[0]
+    pop_size = config.population_size
+    population_based = isinstance(algo, PopulationBasedAlgorithm)
+    rules_2025 = config.hof_rule == "2025"
+    if config.subsets == "leave_out":
+        evaluator, draw_splits = leave_out_fitness(spec, config, unravel, n_classes)
+    else:
+        evaluator, draw_splits = resampled_subsets(spec, config, unravel, n_classes), None
+    dtype = jnp.zeros(()).dtype
+
+    def start(key, x_t, y, sample_mask, hp):
+        k_algo, k_loop = jax.random.split(key)
+        params = _with_numeric(algo, params0, hp)
+        zeros = jnp.zeros((pop_size, n_dims), dtype)
+        # placeholder algorithm state (same structure); generation 0 re-initialises it
+        if population_based:
+            algo_state = algo.init(k_algo, jax.vmap(unravel)(zeros), zeros[:, 0], params)
+        else:
+            algo_state = algo.init(k_algo, unravel(zeros[0]), params)
+        n = y.shape[0]
+        data = evaluator.init_data(n, hp) if draw_splits else evaluator.init_data(n)
+        return LoopState(
+            algo=algo_state,
+            hof=empty_hall_of_fame(pop_size, n_dims),
+            data=data,
+            tolerance=jnp.asarray(hp["tolerance"], dtype),
+            t=jnp.int32(0),
+            since_added=jnp.int32(0),
+            done=jnp.bool_(False),
+            key=k_loop,
+        )
+
+    def first_hall(state: LoopState, pop_flat, val, train, hp):
+        """Generation 0: the initial tolerance and hall of fame."""
+        if rules_2025:
+            gaps = jnp.where(jnp.isfinite(val) & jnp.isfinite(train), jnp.abs(val - train), jnp.inf)
+            tol = jnp.min(gaps).astype(dtype)
+            only_first = jnp.arange(pop_size) == 0
+            hof, _ = hof_insert(
+                state.hof, pop_flat, jnp.where(only_first, val, jnp.inf), train, jnp.inf
+            )
+            return hof, tol, jnp.int32(-1)
+        tol = initial_tolerance(val, train, hp["tolerance"]).astype(dtype)
+        hof, _ = hof_insert(state.hof, pop_flat, val, train, tol)
+        return hof, tol, jnp.int32(0)
+
+    def next_hall(state: LoopState, pop_flat, val, train, hp):
+        """Generations >= 1: entries, tolerance update (2025) and the idle count."""
+        tol = state.tolerance
+        entered = hof_candidates(state.hof, val, train, tol)
+        hof, added = hof_insert(state.hof, pop_flat, val, train, tol)
+        if rules_2025:
+            tol = tolerance_update_2025(tol, val, train, entered)
+        since = jnp.where(added, 0, state.since_added + 1)
+        return hof, tol, since, jnp.sum(entered)
+
+    def generation(state: LoopState, x_t, y, sample_mask, hp):
+        params = _with_numeric(algo, params0, hp)
+        key = jax.random.fold_in(state.key, state.t)
+        k_masks, k_shuffle, k_ask, k_tell = jax.random.split(key, 4)
+        first = state.t == 0
+        data = evaluator.masks((k_masks, k_shuffle), first, state.t, state.data, y, sample_mask, hp)
+
+        def ask():
+            pop, algo_state = algo.ask(k_ask, state.algo, params)
+            if population_based and not isinstance(algo, DebiGA) and spec.reflects_z:
+                pop = reflect_z(pop)
+            return jax.vmap(lambda c: flatten_util.ravel_pytree(c)[0])(pop), algo_state
+
+        def initial():
+            pop = initial_population(k_ask, spec, pop_size, config.population_init)
+            return pop.astype(dtype), state.algo
+
+        pop_flat, algo_state = jax.lax.cond(first, initial, ask)
+        train, val = evaluator.score(pop_flat, data, x_t, y, hp)
+        amp = jnp.where(first, jnp.nan, _amplitude_of(algo, algo_state))
+        pop = jax.vmap(unravel)(pop_flat)
+
+        def tell():
+            return algo.tell(k_tell, pop, train, algo_state, params)[0]
+
+        def init_algo():
+            if population_based:
+                return algo.init(k_tell, pop, train, params)
+            best = jnp.argmin(jnp.where(jnp.isfinite(train), train, jnp.inf))
+            return algo.init(k_tell, unravel(pop_flat[best]), params)
+
+        algo_state = jax.lax.cond(first, init_algo, tell)
+        hof0, tol0, since0 = first_hall(state, pop_flat, val, train, hp)
+        hof1, tol1, since1, n_in = next_hall(state, pop_flat, val, train, hp)
+        hof = jax.tree_util.tree_map(lambda a, b: jnp.where(first, a, b), hof0, hof1)
+        tol = jnp.where(first, tol0, tol1).astype(dtype)
+        since = jnp.where(first, since0, since1)
+        stop = since >= hp["early_stopping"]
+        t_next = state.t + 1
+        done = (t_next >= hp["generations"]) | stop
+        new = LoopState(
+            algo=algo_state,
+            hof=hof,
+            data=data,
+            tolerance=tol,
+            t=t_next,
+            since_added=since,
+            done=done,
+            key=state.key,
+        )
+        hist = {
+            "train_fitness": jnp.min(train).astype(jnp.float32),
+            "val_fitness": jnp.min(val).astype(jnp.float32),
+            "hof_val": jnp.min(hof.val).astype(jnp.float32),
+            "tolerance": tol.astype(jnp.float32),
+            "amplitude": amp.astype(jnp.float32),
+            "hof_entries": jnp.where(
+                first, jnp.sum(jnp.isfinite(hof0.val)), n_in.astype(jnp.int32)
+            ).astype(jnp.int32),
+        }
+        return new, hist
+
+    nan_hist = {
+        "train_fitness": jnp.float32(jnp.nan),
+        "val_fitness": jnp.float32(jnp.nan),
+        "hof_val": jnp.float32(jnp.nan),
+        "tolerance": jnp.float32(jnp.nan),
+        "amplitude": jnp.float32(jnp.nan),
+        "hof_entries": jnp.int32(0),
+    }
+
+    def chunk(state: LoopState, x_t, y, sample_mask, hp):
+        def body(s, _):
+            def step(s):
+                new, h = generation(s, x_t, y, sample_mask, hp)
+                return new, {**h, "ran": jnp.bool_(True)}
+
+            def skip(s):
+                return s, {**nan_hist, "ran": jnp.bool_(False)}
+
+            return jax.lax.cond(s.done, skip, step, s)
+
+        return jax.lax.scan(body, state, None, length=config.chunk)
+
+    def candidates(state: LoopState) -> tuple[jax.Array, jax.Array]:
+        """Final candidates ``(C, D)`` and whether each is a real one ``(C,)``."""
+        hof = state.hof
+        if config.final_selection == "hof_subsamples":
+            return hof.genes, jnp.isfinite(hof.val)
+        k = max(1, pop_size // 10)
+        if population_based:
+            fit = jnp.where(jnp.isnan(state.algo.fitness), jnp.inf, state.algo.fitness)
+            best = jnp.argsort(fit)[:k]
+            last = state.algo.population[best].astype(hof.genes.dtype)
+            last_ok = jnp.isfinite(fit[best])
+        else:  # distribution-based algorithms keep no population: the hall alone
+            last = hof.genes[:k]
+            last_ok = jnp.zeros((k,), bool)
+        genes = jnp.concatenate([hof.genes, last])
+        return genes, jnp.concatenate([jnp.isfinite(hof.val), last_ok])
+
+    def final_scores(genes, key, x_t, y, sample_mask, hp):
+        """Mean fitness of each candidate on fresh subsamples (2022) or splits (2025)."""
+        if config.final_selection == "hof_subsamples":
+            keys = jax.random.split(key, config.final_subsets)
+            masks = jax.vmap(
+                lambda k: stratified_fraction_mask(
+                    k, y, n_classes, sample_mask, config.final_fraction
+                )
+            )(keys)
+            scores = _population_scores(spec, config, unravel, genes, x_t, y, masks, hp)
+            return jnp.mean(scores, axis=1)
+        _, val_masks = draw_splits(key, y, sample_mask, hp)
+        scores = _population_scores(spec, config, unravel, genes, x_t, y, val_masks, hp)
+        return jnp.mean(scores, axis=1)
+
+    def finalize(state: LoopState, key, x_t, y, sample_mask, hp):
+        genes, real = candidates(state)
+        score = final_scores(genes, key, x_t, y, sample_mask, hp)
+        score = jnp.where(real & jnp.isfinite(score), score, jnp.inf)
+        top = jnp.argsort(score)[: config.ensemble]
+        valid = jnp.isfinite(score[top]).at[0].set(True)
+        # fall back to the best member wherever fewer than E are valid
+        top = jnp.where(valid, top, top[0])
+        chosen = genes[top]
+        if config.ensemble_mode == "genes" or config.ensemble == 1:
+            coords = unravel(jnp.mean(chosen, axis=0))
+            ensemble = None
+        else:
+            coords = unravel(chosen[0])
+            ensemble = jax.vmap(unravel)(chosen)
+        return coords, ensemble, score[top]
+
+    return Runner(
+        spec=spec,
+        config=config,
+        algo=algo,
+        params=params0,
+        start=start,
+        chunk=chunk,
+        finalize=finalize,
+        unravel=unravel,
+    )
