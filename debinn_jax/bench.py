@@ -530,6 +530,8 @@ class BenchConfig:
         peak_n: matrix size of the peak-GFLOP/s matmul.
         memory_population: P of the isolated memory probe on CTG (0 = skip).
         reference: also time generations at the authors' population sizes.
+        variant_population: P of the 2022-vs-2025 forward comparison (0 = skip).
+        variant_workloads: workloads of that comparison.
         numpy_max_population: run the NumPy loop only up to this P (0 = always).
         quick: record that this is a smoke run.
     """
@@ -549,6 +551,8 @@ class BenchConfig:
     peak_n: int = 2048
     memory_population: int = 4096
     reference: bool = True
+    variant_population: int = 64
+    variant_workloads: tuple[str, ...] = ("dlbcl", "hecktor-lite")
     numpy_max_population: int = 0
     quick: bool = False
 
@@ -568,6 +572,8 @@ class BenchConfig:
             peak_n=512,
             memory_population=0,
             reference=False,
+            variant_population=8,
+            variant_workloads=("dlbcl",),
             quick=True,
         )
         base.update(overrides)
@@ -735,6 +741,44 @@ def bench_forward(
         "fraction_of_peak": gflops / peak_gflops if peak_gflops else None,
         "compile_s": timing.compile_s,
     }
+
+
+#: 2025 networks timed against the 2022 default: the authors' published DLBCL model's
+#: settings (group normalisation) and every switch of their grid on.
+VARIANT_SPECS = {
+    "2025 (GN)": dict(normalization="activation"),
+    "2025 (GN+WS+SS)": dict(normalization="activation", standardize_weights=True, shift_scale=True),
+    "2025 (all: GN+WS+SS+SD)": dict(
+        normalization="activation", standardize_weights=True, shift_scale=True, spatial_dropout=True
+    ),
+}
+
+
+def bench_variants(
+    workload: Workload, population: int, batch_size: int | None, repeats: int
+) -> dict[str, Any]:
+    """Population forward + loss of the 2025 network against the 2022 one (same P, data).
+
+    Returns ``{name: {"ms_per_population", "ratio_vs_2022", "compile_s"}}``; the 2025 rows use
+    :meth:`NetworkSpec.reference_2025` with the settings of :data:`VARIANT_SPECS` and the 2025
+    loss.
+    """
+    x_t, y = jnp.asarray(workload.X.T), jnp.asarray(workload.y)
+    spec22 = workload.spec
+    n_in, hidden, k = spec22.n_inputs, spec22.hidden, spec22.n_classes
+    specs = {"2022 (default)": (spec22, LossConfig())}
+    for name, kw in VARIANT_SPECS.items():
+        spec = NetworkSpec.reference_2025(n_in, hidden, k, **kw)
+        specs[name] = (spec, LossConfig.reference_2025())
+    out: dict[str, Any] = {}
+    for name, (spec, loss) in specs.items():
+        pop = random_population(jax.random.key(population), spec, population)
+        t = time_jax(make_evaluator(spec, x_t, y, batch_size, loss), (pop,), repeats)
+        out[name] = {"ms_per_population": 1e3 * t.best_s, "compile_s": t.compile_s}
+    base = out["2022 (default)"]["ms_per_population"]
+    for v in out.values():
+        v["ratio_vs_2022"] = v["ms_per_population"] / base
+    return out
 
 
 def bench_sweep(
@@ -910,6 +954,25 @@ def run_benchmark(config: BenchConfig, verbose: bool = True) -> dict[str, Any]:
             "reference_speedup": entry.get("reference_binary", {}).get("speedup"),
         }
     doc["workloads"] = workloads
+    variants = {}
+    if config.variant_population > 0:
+        for name in config.variant_workloads:
+            if name not in loaded:
+                loaded[name] = load_workload(name, data_dir)
+            batch = workloads.get(name, {}).get("batch_size", 4 if _on_cpu() else None)
+            variants[name] = bench_variants(
+                loaded[name], config.variant_population, batch, config.repeats
+            )
+            for v_name, v in variants[name].items():
+                _log(
+                    verbose,
+                    f"[variants {name}] P={config.variant_population} {v_name:24s} "
+                    f"{v['ms_per_population']:8.2f} ms  x{v['ratio_vs_2022']:.2f} of 2022",
+                )
+            summary.setdefault(name, {})["variant_ratio_vs_2022"] = {
+                k: v["ratio_vs_2022"] for k, v in variants[name].items()
+            }
+    doc["variants"] = variants
     sweeps = {}
     for name in config.sweep_workloads:
         if name not in loaded:
