@@ -453,8 +453,12 @@ def standardize_2025(w: jax.Array, keep: jax.Array | None = None) -> jax.Array:
     n = jnp.sum(kept)
     m = jnp.sum(w * kept) / jnp.maximum(n, 1.0)
     sd = _safe_sqrt(jnp.sum(jnp.square(w - m) * kept) / (n + DBL_EPS))
-    out = (w - m) / jnp.where(sd > 0, sd, 1.0)
-    return jnp.where(keep & (sd > 0), out, 0.0)
+    # zero spread decided exactly (all kept weights equal), not by sd > 0: the rounded mean of
+    # equal weights can differ from them by an ulp, which would make every weight +-1
+    spread = jnp.max(jnp.where(keep, w, -jnp.inf)) - jnp.min(jnp.where(keep, w, jnp.inf))
+    varied = jax.lax.stop_gradient(spread) > 0
+    out = (w - m) / jnp.where(varied, sd, 1.0)
+    return jnp.where(keep & varied, out, 0.0)
 
 
 def median_keep_mask(d2: jax.Array) -> jax.Array:
@@ -469,7 +473,9 @@ def median_keep_mask(d2: jax.Array) -> jax.Array:
     """
     d2 = jax.lax.stop_gradient(d2)
     int_t = jnp.int64 if d2.dtype == jnp.float64 else jnp.int32
-    bits = jax.lax.bitcast_convert_type(jnp.maximum(d2, 0.0), int_t).ravel()
+    # no arithmetic before the bitcast: XLA on CPU flushes subnormal floats to zero
+    bits = jax.lax.bitcast_convert_type(d2, int_t).ravel()
+    bits = jnp.where(bits < 0, 0, bits)  # -0.0 (sign bit set) counts as 0
     k = d2.size // 2  # 0-based index of the threshold in sorted order
     n_bits = 64 if int_t == jnp.int64 else 32
 
@@ -480,8 +486,7 @@ def median_keep_mask(d2: jax.Array) -> jax.Array:
         return jnp.where(enough, lo, mid + 1), jnp.where(enough, mid, hi)
 
     lo, _ = jax.lax.fori_loop(0, n_bits, body, (jnp.zeros((), int_t), jnp.max(bits)))
-    threshold = jax.lax.bitcast_convert_type(lo, d2.dtype)
-    return d2 <= threshold
+    return (bits <= lo).reshape(d2.shape)
 
 
 def squared_distances(axons: jax.Array, somas: jax.Array) -> jax.Array:

@@ -104,7 +104,19 @@ class Case:
 
 
 @dataclasses.dataclass(frozen=True)
+class Authors:
+    """A published model: as loaded by debinn-jax, and the parsed file."""
+
+    name: str
+    model: AuthorsModel
+    file: AuthorsModelFile
+    folder: Path
+
+
+@dataclasses.dataclass(frozen=True)
 class Published:
+    """A published model with the cases of its fold (needs the data as well)."""
+
     name: str
     model: AuthorsModel
     file: AuthorsModelFile
@@ -129,14 +141,18 @@ def _case(model: AuthorsModel, model_dir: Path, fold: Path, part: str) -> Case:
 
 
 @pytest.fixture(scope="module", params=list(MODELS), ids=list(MODELS))
-def published(request: pytest.FixtureRequest) -> Published:
+def authors(request: pytest.FixtureRequest) -> Authors:
     name = request.param
-    model_dir = _model_dir(name)
-    fold = _fold_dir(name)
-    model = load_authors_model(model_dir / "BestModel.bin")
-    f = read_authors_file(model_dir / "BestModel.bin")
-    cases = {part: _case(model, model_dir, fold, part) for part in PARTS}
-    return Published(name, model, f, cases)
+    folder = _model_dir(name)
+    model = load_authors_model(folder / "BestModel.bin")
+    return Authors(name, model, read_authors_file(folder / "BestModel.bin"), folder)
+
+
+@pytest.fixture(scope="module")
+def published(authors: Authors) -> Published:
+    fold = _fold_dir(authors.name)
+    cases = {part: _case(authors.model, authors.folder, fold, part) for part in PARTS}
+    return Published(authors.name, authors.model, authors.file, cases)
 
 
 def _stacked(published: Published) -> tuple[np.ndarray, np.ndarray, dict[str, slice]]:
@@ -159,11 +175,35 @@ def _proba(published: Published, dtype: type) -> dict[str, np.ndarray]:
     return {part: np.asarray(p[r], np.float64) for part, r in rows.items()}
 
 
+@dataclasses.dataclass(frozen=True)
+class Float64Run:
+    proba: dict[str, np.ndarray]  # per part, (N, K)
+    entropy_loss: dict[str, float]  # per part: debi_loss with the model's LossConfig
+
+
 @pytest.fixture(scope="module")
-def proba64(published: Published) -> dict[str, np.ndarray]:
-    """The model's probabilities per part, computed in float64."""
+def run64(published: Published) -> Float64Run:
+    """Probabilities and ``debi_loss`` (the 2025 fitness, L1/L2 penalty included) per part, in
+    float64. Train and test rows are stacked and the loss is taken under one mask per part, so
+    that a single compilation serves everything."""
+    m = published.model
+    x, y, rows = _stacked(published)
+    masks = np.zeros((len(PARTS), len(y)))
+    for i, part in enumerate(PARTS):
+        masks[i, rows[part]] = 1.0
+
+    @jax.jit
+    def run(coords, x, y, masks):
+        loss = jax.vmap(lambda mask: debi_loss(m.spec, coords, x.T, y, mask, config=m.loss))
+        return dj.apply(m.spec, coords, x), loss(masks)
+
     with jax.enable_x64(True):
-        return _proba(published, jnp.float64)
+        p, losses = run(m.coords, jnp.asarray(x), jnp.asarray(y), jnp.asarray(masks))
+        assert p.dtype == jnp.float64 and losses.dtype == jnp.float64
+    return Float64Run(
+        proba={part: np.asarray(p)[r] for part, r in rows.items()},
+        entropy_loss={part: float(v) for part, v in zip(PARTS, np.asarray(losses))},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -172,19 +212,21 @@ def proba32(published: Published) -> dict[str, np.ndarray]:
     return _proba(published, jnp.float32)
 
 
-def test_model_structure(published: Published) -> None:
-    _, sizes, n_genes, _ = MODELS[published.name]
-    m = published.model
+def test_model_structure(authors: Authors) -> None:
+    _, sizes, n_genes, _ = MODELS[authors.name]
+    m = authors.model
     assert m.spec.variant == "2025" and m.spec.kernel == "gaussian_2025"
     assert m.spec.layer_sizes == sizes
     assert m.class_labels == ("0", "1")
-    assert genome_length(m.spec) == n_genes == published.file.genome.size
+    assert genome_length(m.spec) == n_genes == authors.file.genome.size
     assert set(m.metrics) >= set(PARTS)
 
 
 @pytest.mark.parametrize("part", PARTS)
-def test_probabilities_float64(published: Published, proba64, part: str) -> None:
-    np.testing.assert_allclose(proba64[part], published.cases[part].expected, rtol=0, atol=F64_TOL)
+def test_probabilities_float64(published: Published, run64: Float64Run, part: str) -> None:
+    np.testing.assert_allclose(
+        run64.proba[part], published.cases[part].expected, rtol=0, atol=F64_TOL
+    )
 
 
 @pytest.mark.parametrize("part", PARTS)
@@ -202,111 +244,77 @@ def _confusion(labels: tuple[str, ...], predicted: tuple[str, ...]) -> dict[str,
     }
 
 
-def test_test_confusion_matrix(published: Published, proba64) -> None:
+def test_test_confusion_matrix(published: Published, run64: Float64Run) -> None:
     case = published.cases["Test"]
     labels = published.model.class_labels
-    predicted = tuple(labels[int(k)] for k in np.argmax(proba64["Test"], axis=1))
+    predicted = tuple(labels[int(k)] for k in np.argmax(run64.proba["Test"], axis=1))
     assert _confusion(case.labels, predicted) == MODELS[published.name][3]
 
 
-@pytest.fixture(scope="module")
-def entropy_loss(published: Published) -> dict[str, float]:
-    """``debi_loss`` (the 2025 fitness, L1/L2 penalty included) per part, in float64.
-
-    Both parts are scored on the stacked rows under a mask, so one compilation serves both.
-    """
-    m = published.model
-    x, y, rows = _stacked(published)
-    loss_fn = jax.jit(debi_loss, static_argnames=("spec", "config"))
-    out = {}
-    with jax.enable_x64(True):
-        for part, r in rows.items():
-            mask = np.zeros(len(y))
-            mask[r] = 1.0
-            loss = loss_fn(
-                spec=m.spec,
-                coords=m.coords,
-                x_t=jnp.asarray(x.T),
-                y=jnp.asarray(y),
-                mask=jnp.asarray(mask),
-                config=m.loss,
-            )
-            assert loss.dtype == jnp.float64
-            out[part] = float(loss)
-    return out
-
-
 @pytest.mark.parametrize("part", PARTS)
-def test_stored_metrics(published: Published, proba64, entropy_loss, part: str) -> None:
+def test_stored_metrics(published: Published, run64: Float64Run, part: str) -> None:
     """ACC, BACC and EntropyLoss as the authors' program stored them."""
     m = published.model
     case = published.cases[part]
     stored = m.metrics[part]
-    predicted = tuple(m.class_labels[int(k)] for k in np.argmax(proba64[part], axis=1))
+    predicted = tuple(m.class_labels[int(k)] for k in np.argmax(run64.proba[part], axis=1))
     cm = _confusion(case.labels, predicted)
     acc = (cm["TP"] + cm["TN"]) / len(case.keys)
     bacc = 0.5 * (cm["TP"] / (cm["TP"] + cm["FN"]) + cm["TN"] / (cm["TN"] + cm["FP"]))
     assert math.isclose(acc, stored["ACC"], rel_tol=0, abs_tol=F64_TOL)
     assert math.isclose(bacc, stored["BACC"], rel_tol=0, abs_tol=F64_TOL)
-    assert math.isclose(entropy_loss[part], stored["EntropyLoss"], rel_tol=0, abs_tol=F64_TOL)
+    assert math.isclose(run64.entropy_loss[part], stored["EntropyLoss"], rel_tol=0, abs_tol=F64_TOL)
 
 
-def test_loss_configuration(published: Published) -> None:
-    loss = published.model.loss
+def test_loss_configuration(authors: Authors) -> None:
+    loss = authors.model.loss
     assert loss.variant == "2025" and loss.alpha == 1.0 and loss.class_weights
-    expected_l1 = 0.01 if published.name.startswith("DLBCL") else 0.0
+    expected_l1 = 0.01 if authors.name.startswith("DLBCL") else 0.0
     assert (loss.l1, loss.l2) == (expected_l1, 0.0)
 
 
-def test_stored_weight_extremes(published: Published) -> None:
-    m = published.model
+def test_stored_weight_extremes(authors: Authors) -> None:
+    m = authors.model
     with jax.enable_x64(True):
         weights = jax.jit(dj.layer_weights, static_argnums=0)(m.spec, m.coords)
         weights = [np.asarray(w) for w in weights]
     assert all(w.dtype == np.float64 for w in weights)
-    assert math.isclose(min(w.min() for w in weights), published.file.weight_min, abs_tol=1e-9)
-    assert math.isclose(max(w.max() for w in weights), published.file.weight_max, abs_tol=1e-9)
+    assert math.isclose(min(w.min() for w in weights), authors.file.weight_min, abs_tol=1e-9)
+    assert math.isclose(max(w.max() for w in weights), authors.file.weight_max, abs_tol=1e-9)
 
 
-def test_genome_round_trip(published: Published) -> None:
-    spec, genome = published.model.spec, published.file.genome
+def test_genome_round_trip(authors: Authors) -> None:
+    spec, genome = authors.model.spec, authors.file.genome
     coords = genome_to_coords(spec, genome)
     np.testing.assert_array_equal(coords_to_genome(spec, coords), genome)
     # load_authors_model gives the same coordinates
-    for mine, loaded in zip(coords, published.model.coords):
+    for mine, loaded in zip(coords, authors.model.coords):
         assert mine.keys() == loaded.keys()
         for leaf in mine:
             np.testing.assert_array_equal(mine[leaf], loaded[leaf])
 
 
+# a setting the library refuses: (patch of the parsed file for n layers, fragment of the message)
 REFUSED = {
-    "input-signal-normalization": ({"group_normalization": 1}, "GroupNormalization"),
-    "no-label-smoothing": ({"label_smoothing": False}, "LabelSmoothing"),
-    "kernel-2": ({"kernels": "2"}, "kernel"),
-    "geometry": ({"geometries": "1"}, "geometry"),
-    "z-snapping": ({"z_snapping": "Layer"}, "LayerZSnappingMethod"),
-    "z-ranges": ({"z_ranges": ((0.0, 1.0),)}, "z ranges"),
-    "absolute-z": ({"absolute_z": True}, "AbsoluteZCoordinates"),
-    "dropconnect": ({"dropconnect": "0.25"}, "DropConnect"),
-    "activation": ({"activations": "7"}, "activation"),
+    "input-signal-normalization": (lambda n: {"group_normalization": 1}, "GroupNormalization"),
+    "no-label-smoothing": (lambda n: {"label_smoothing": False}, "LabelSmoothing"),
+    "kernel-2": (lambda n: {"kernels": (2,) * n}, "kernel"),
+    "geometry-1": (lambda n: {"geometries": (1,) * n}, "geometry"),
+    "z-snapping": (lambda n: {"z_snapping": "Layer"}, "LayerZSnappingMethod"),
+    "z-ranges": (lambda n: {"z_ranges": ((0.0, 1.0),) * n}, "z ranges"),
+    "absolute-z": (lambda n: {"absolute_z": True}, "AbsoluteZCoordinates"),
+    "dropconnect": (lambda n: {"dropconnect": (0.0,) * (n - 1) + (0.25,)}, "DropConnect"),
+    "activation-7": (lambda n: {"activations": (7,) * n}, "activation"),
 }
 
 
 @pytest.mark.parametrize("change", list(REFUSED), ids=list(REFUSED))
-def test_unsupported_settings_are_refused(published: Published, change: str) -> None:
-    f = published.file
-    assert spec_of_file(f) == published.model.spec  # the unpatched file is accepted
-    fields, fragment = REFUSED[change]
-    n = len(f.layer_sizes)
-    patch = {}
-    for field, value in fields.items():
-        if field in ("kernels", "geometries", "activations"):
-            value = (int(value),) * n
-        elif field == "dropconnect":
-            value = (0.0,) * (n - 1) + (float(value),)
-        patch[field] = value
+def test_unsupported_settings_are_refused(authors: Authors, change: str) -> None:
+    f = authors.file
+    assert spec_of_file(f) == authors.model.spec  # the unpatched file is accepted
+    patch, fragment = REFUSED[change]
     with pytest.raises(UnsupportedModelError) as info:
-        spec_of_file(dataclasses.replace(f, **patch))
+        spec_of_file(dataclasses.replace(f, **patch(len(f.layer_sizes))))
     message = str(info.value)
     assert fragment in message, message
     assert "\n" not in message
