@@ -119,6 +119,8 @@ class GridRun:
         spec: the network (2025 variant) with this column's switches.
         config: the GA settings (``GAConfig.reference_2025`` with this column's values).
         switches: ``{"standardize_weights", "normalization", "spatial_dropout"}`` as 0/1.
+        index: the column's position in its settings file (its random key derives from it,
+            so a subset of the columns, e.g. ``debinn grid --only``, reruns the same runs).
     """
 
     name: str
@@ -126,6 +128,7 @@ class GridRun:
     spec: Any
     config: Any
     switches: dict[str, float]
+    index: int = 0
 
 
 class _Column:
@@ -186,7 +189,12 @@ _ACTIVATIONS = {"LReLu": "lrelu", "ReLu": "relu", "Sigmoid": "sigmoid", "Tanh": 
 
 
 def grid_run(
-    values: Mapping[str, str], name: str, n_inputs: int, n_classes: int, source: str = "settings"
+    values: Mapping[str, str],
+    name: str,
+    n_inputs: int,
+    n_classes: int,
+    source: str = "settings",
+    index: int = 0,
 ) -> GridRun:
     """One settings column -> a :class:`GridRun` for data with ``n_inputs`` features.
 
@@ -296,14 +304,14 @@ def grid_run(
         "normalization": float(normalized),
         "spatial_dropout": float(spatial),
     }
-    return GridRun(name=name, data=data, spec=spec, config=cfg, switches=switches)
+    return GridRun(name=name, data=data, spec=spec, config=cfg, switches=switches, index=index)
 
 
 def grid_runs(settings: ExecutionSettings, n_inputs: int, n_classes: int) -> list[GridRun]:
     """Every column of ``settings`` as a :class:`GridRun` (see :func:`grid_run`)."""
     return [
-        grid_run(col, name, n_inputs, n_classes, settings.path)
-        for name, col in zip(settings.names, settings.columns)
+        grid_run(col, name, n_inputs, n_classes, settings.path, index)
+        for index, (name, col) in enumerate(zip(settings.names, settings.columns))
     ]
 
 
@@ -447,7 +455,8 @@ def run_grid(
         folds: ``(name, Fold)`` pairs; features are used as they are (the authors' folds are
             z-scored already).
         out: output folder (created), or None to write nothing.
-        seed: the run of column i on fold f uses ``fold_in(fold_in(key(seed), f), i)``.
+        seed: the run of column i (``GridRun.index``) on fold f uses
+            ``fold_in(fold_in(key(seed), f), i)``.
         batch: runs per compiled call.
         resume: skip finished (column, fold) pairs found in ``out``.
         progress: called with one line per finished call.
@@ -469,8 +478,8 @@ def run_grid(
     data_name = runs[0].data if runs else ""
     meta = {"format": "debinn-grid", "format_version": 1, "seed": seed, "data": data_name}
     groups: dict[tuple[Any, Any], list[tuple[int, GridRun]]] = {}
-    for i, run in enumerate(runs):
-        groups.setdefault(compile_group(run), []).append((i, run))
+    for run in runs:
+        groups.setdefault(compile_group(run), []).append((run.index, run))
     t0 = time.perf_counter()
     timing: dict[str, Any] = {"calls": []}
     with compile_timer() as compiled:

@@ -232,7 +232,8 @@ class GDResult:
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities ``(n, K)`` for inputs ``X`` of shape ``(n, n_inputs)``."""
-        return np.asarray(apply(self.spec, self.coords, jnp.asarray(X, jnp.float32)))
+        X = jnp.asarray(np.asarray(X, np.float64), jnp.zeros(()).dtype)
+        return np.asarray(apply(self.spec, self.coords, X))
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted class indices ``(n,)`` (argmax, ties to the lower index)."""
@@ -407,13 +408,13 @@ def _chunk_fn(
     grad_fn = jax.value_and_grad(lossfn, has_aux=True)
 
     def init_state(params: Coords) -> dict[str, Any]:
-        inf = jnp.asarray(jnp.inf, jnp.float32)
+        inf = jnp.asarray(jnp.inf, jnp.zeros(()).dtype)
         return {
             "params": params,
             "opt": tx.init(params),
             "best": params,
             "best_loss": inf,
-            "best_bacc": jnp.asarray(-1.0, jnp.float32),
+            "best_bacc": jnp.asarray(-1.0, jnp.zeros(()).dtype),
             "best_epoch": jnp.zeros((), jnp.int32),
             "since": jnp.zeros((), jnp.int32),
             "active": jnp.asarray(True),
@@ -524,7 +525,7 @@ def _static_config(config: GDConfig) -> GDConfig:
 
 
 def _check_data(spec: NetworkSpec, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
-    X = np.asarray(X, dtype=np.float32)
+    X = np.asarray(X, dtype=np.float64).astype(jnp.zeros(()).dtype)
     y = np.asarray(y)
     if X.ndim != 2 or X.shape[1] != spec.n_inputs:
         raise ValueError(f"train_gd: X must have shape (n, {spec.n_inputs}), got {X.shape}")
@@ -558,7 +559,9 @@ def train_gd(
         spec: the network.
         X: standardised inputs ``(n, n_inputs)`` (the caller scales on its training split).
         y: integer class indices ``(n,)``.
-        key: a ``jax.random`` key; the same key and config give the same result.
+        key: a ``jax.random`` key, typed (``jax.random.key``) or legacy
+            (``jax.random.PRNGKey``, the same stream); the same key and config give the same
+            result.
         config: the settings (:class:`GDConfig`).
         progress: print one line per compiled chunk.
         init: optional initial coordinates, either one pytree or a pytree with a leading
@@ -570,6 +573,15 @@ def train_gd(
     if not isinstance(config, GDConfig):
         raise ValueError(f"train_gd: config must be a GDConfig, got {type(config).__name__}")
     X, y = _check_data(spec, X, y)
+    key = jnp.asarray(key)
+    if not jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+        try:  # a legacy PRNGKey (uint32 key data): the same stream as a typed key
+            key = jax.random.wrap_key_data(key)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"train_gd: key must be a jax.random key, got an array of shape {key.shape} "
+                f"and dtype {key.dtype}"
+            ) from None
     t0 = time.perf_counter()
     k_split, k_init, k_train = jax.random.split(key, 3)
     tr_idx, va_idx = stratified_holdout(k_split, y, config.validation_fraction)
@@ -592,7 +604,7 @@ def train_gd(
             init = jax.tree_util.tree_map(
                 lambda v: jnp.broadcast_to(v, (config.starts, *v.shape)), init
             )
-        params0 = jax.tree_util.tree_map(lambda v: jnp.asarray(v, jnp.float32), init)
+        params0 = jax.tree_util.tree_map(lambda v: jnp.asarray(v, jnp.zeros(()).dtype), init)
     lrs = jnp.asarray(config.learning_rates())
     chunk = min(config.chunk, config.epochs)
     init_state, run_chunk = _chunk_fn(spec, _static_config(config), int(tr_idx.size), chunk)
@@ -607,9 +619,14 @@ def train_gd(
         if progress:
             vl = np.asarray(state["best_loss"])
             vb = np.asarray(state["best_bacc"])
+            ran = np.asarray(state["epoch"])
+            n_early = int(np.sum(~np.asarray(state["active"]) & (ran < config.epochs)))
+            status = f"{n_active} of {config.starts} starts still training"
+            if n_early:
+                status += f", {n_early} stopped early (no gain in {config.patience} epochs)"
             print(
-                f"[gd] epochs {(c + 1) * chunk:5d}: {n_active}/{config.starts} starts active, "
-                f"best val loss {np.min(vl):.4f}, best val bacc {np.max(vb):.3f}",
+                f"[gd] epoch {int(ran.max()):5d} of {config.epochs}: {status}; best val loss "
+                f"{np.min(vl):.4f}, best val bacc {np.max(vb):.3f}",
                 flush=True,
             )
         if n_active == 0:

@@ -205,7 +205,9 @@ def _compiled_many(
     n_classes: int,
     run_batch_size: int | None,
     devices: tuple[Any, ...],
+    dtype: str,
 ) -> tuple[Any, ...]:
+    # ``dtype`` (the default float dtype) is part of the cache key: make_runner reads it
     runner = make_runner(spec, config, n_classes)
 
     def start(key, x_t, y, mask, hp):
@@ -311,7 +313,7 @@ def run_many(
     )
     keys_p = keys[take_pad]
     runner, (start_fn, chunk_fn, final_fn) = _compiled_many(
-        spec, _static_key(config), spec.n_classes, run_batch_size, devices
+        spec, _static_key(config), spec.n_classes, run_batch_size, devices, str(X.dtype)
     )
     args = _place(args, devices)
     keys_p = _place(keys_p, devices)

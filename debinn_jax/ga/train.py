@@ -17,8 +17,16 @@ from debinn_jax.ga.loop import Runner, make_runner
 from debinn_jax.network import Coords, NetworkSpec, apply
 
 
-@functools.lru_cache(maxsize=32)
 def _compiled(spec: NetworkSpec, config: GAConfig, n_classes: int) -> tuple[Runner, Any]:
+    """The jitted per-run functions, cached per (spec, static config, classes, float dtype)."""
+    return _compiled_for(spec, config, n_classes, str(jnp.zeros(()).dtype))
+
+
+@functools.lru_cache(maxsize=32)
+def _compiled_for(
+    spec: NetworkSpec, config: GAConfig, n_classes: int, dtype: str
+) -> tuple[Runner, Any]:
+    # ``dtype`` is part of the key: make_runner reads the default float dtype when built
     runner = make_runner(spec, config, n_classes)
     return runner, (
         jax.jit(runner.start),

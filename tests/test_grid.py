@@ -1,0 +1,538 @@
+"""The authors' 2025 regulariser grid (DEBINN-2025.md section 5): reading executionSettings.csv,
+columns -> runs, errors naming key and column, and ``debinn grid`` end to end on a small
+synthetic grid (resume, ``--restart``, compiled-program groups, the authors' summary.csv).
+
+The real settings are read from ``$DEBINN_REFERENCE_DIR`` (else ``<repo>/../shared/reference``)
+at test time; the end-to-end grid is synthetic (written to ``tmp_path``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from debinn_jax.cli import main
+from debinn_jax.data import DataError
+from debinn_jax.execution import (
+    SettingsError,
+    compile_group,
+    grid_run,
+    grid_runs,
+    inert_keys,
+    read_execution_settings,
+)
+from debinn_jax.ga import GAConfig
+from debinn_jax.network import NetworkSpec
+
+GRID = "DLBCL-2H-Hinton"
+METRICS = ("SNS", "SPC", "PPV", "NPV", "ACC", "BACC")
+SUMMARY_HEADER = (
+    "Key;SNS (m);SPC (m);PPV (m);NPV (m);ACC (m);BACC (m);"
+    "SNS (o);SPC (o);PPV (o);NPV (o);ACC (o);BACC (o);"
+    "SNS (CI95%);SPC (CI95%);PPV (CI95%);NPV (CI95%);ACC (CI95%);BACC (CI95%)"
+)
+
+
+def reference_dir() -> Path:
+    """``$DEBINN_REFERENCE_DIR``, else ``<repo>/../shared/reference``."""
+    env = os.environ.get("DEBINN_REFERENCE_DIR")
+    return Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared" / "reference"
+
+
+def real_settings_file() -> Path:
+    path = reference_dir() / "grid" / GRID / "executionSettings.csv"
+    if not path.is_file():
+        pytest.skip(f"the authors' grid settings not found at {path} (set DEBINN_REFERENCE_DIR)")
+    return path
+
+
+# --------------------------------------------------------------------------------------------
+# a settings column of the 2025 program, built from the switch bits of section 5
+
+# the values every column of the published grids shares (setting S1, switches off)
+BASE = {
+    "Data": "SYN",
+    "Model/Layers/Input/ActionType": "LReLu",
+    "Model/Layers/Input/DistanceType": "GaussianConst",
+    "Model/Layers/Input/Geometry": "Euclidean",
+    "Model/Layers/Input/NeuronCount": "1",
+    "Model/Layers/Hidden/NeuronCount": "4",
+    "Model/Layers/Hidden/ActionType": "LReLu",
+    "Model/Layers/Hidden/DistanceType": "GaussianConst",
+    "Model/Layers/Hidden/Geometry": "Euclidean",
+    "Model/Layers/Hidden/GroupCount": "AUTO",
+    "Model/Layers/Hidden/DropoutProbability": "AUTO",
+    "Model/Layers/Output/ActionType": "LReLu",
+    "Model/Layers/Output/DistanceType": "GaussianConst",
+    "Model/Layers/Output/Geometry": "Euclidean",
+    "Model/Layers/Output/NeuronCount": "2",
+    "Model/Layers/Output/DropoutProbability": "0",
+    "Model/LayerZSnappingMethod": "None",
+    "Model/SpatialInitializationType": "Singularity",
+    "Model/AbsoluteZCoordinates": "FALSE",
+    "Model/DistanceRegularizationThreshold": "AUTO",
+    "Analytics/Type": "LossAnalytics",
+    "Analytics/Loss/Unit": "EntropyLoss",
+    "Analytics/Loss/Alpha": "1",
+    "Optimizer/GenerationTraining": "Single",
+    "Optimizer/MaximumMutationRate": "2",
+    "Optimizer/MinimumMutationRate": "0.5",
+    "Optimizer/MutationDelta": "1",
+    "Optimizer/PopulationCount": "AUTO",
+    "Optimizer/IterationCount": "5",
+    "Optimizer/BeatLength": "AUTO",
+    "Optimizer/BeatPattern": "Linear",
+    "Optimizer/RegenerateAnalyticsFrequency": "AUTO",
+    "Optimizer/ModelSelectionMethod": "AllIn",
+    "Optimizer/EnsembleCount": "1",
+    "Optimizer/TournamentCount": "AUTO",
+    "Optimizer/MinLeaveOutRatio": "0.2",
+    "Optimizer/MaxLeaveOutRatio": "0.5",
+    "Optimizer/LeaveOutStep": "0.05",
+    "Optimizer/SplitCountPerLeaveOutRatio": "AUTO",
+    "Regularizer/LabelSmoothing": "TRUE",
+    "Regularizer/EarlyStopping": "TRUE",
+    "Regularizer/EarlyStoppingMargin": "AUTO",
+    "Regularizer/L1Lambda": "0",
+    "Regularizer/L2Lambda": "0",
+    "Regularizer/DropConnect": "FALSE",
+    "Regularizer/SpatialDropout": "FALSE",
+    "Regularizer/GroupNormalization": "FALSE",
+    "Regularizer/WeightsStandardize": "FALSE",
+    "Model/ShiftScaleOptimize": "FALSE",
+}
+
+# setting S = 1 + bits: bit -> (key, value when the bit is set)
+BITS = {
+    0: ("Model/ShiftScaleOptimize", "TRUE"),
+    1: ("Regularizer/WeightsStandardize", "TRUE"),
+    2: ("Regularizer/GroupNormalization", "Activation"),
+    3: ("Regularizer/SpatialDropout", "TRUE"),
+    4: ("Regularizer/DropConnect", "TRUE"),
+    5: ("Regularizer/L2Lambda", "0.01"),
+    6: ("Regularizer/L1Lambda", "0.01"),
+}
+
+
+def column(setting: int, **values: str) -> dict[str, str]:
+    """Settings column S``setting`` (switches from its bits) with ``values`` replacing keys
+    (``__`` in an argument name stands for ``/``)."""
+    col = dict(BASE)
+    for bit, (key, on) in BITS.items():
+        if (setting - 1) >> bit & 1:
+            col[key] = on
+    for name, value in values.items():
+        col[name.replace("__", "/")] = value
+    return col
+
+
+def write_settings(path: Path, columns: dict[str, dict[str, str]], keys=None) -> Path:
+    """Write an ``executionSettings.csv``: header ``Keys;<names>``, then one row per key."""
+    names = list(columns)
+    keys = list(keys if keys is not None else next(iter(columns.values())))
+    lines = [";".join(["Keys", *names])]
+    lines += [";".join([k, *(columns[n][k] for n in names)]) for k in keys]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def real_columns(*names: str) -> tuple[list[str], dict[str, dict[str, str]]]:
+    """Keys (in file order) and the named columns of the real settings file."""
+    settings = read_execution_settings(real_settings_file())
+    lines = [ln for ln in real_settings_file().read_text().splitlines() if ln.strip()]
+    keys = [ln.split(";")[0] for ln in lines[1:]]
+    return keys, {n: dict(settings.columns[settings.names.index(n)]) for n in names}
+
+
+# --------------------------------------------------------------------------------------------
+# the real DLBCL 2H-Hinton grid
+
+
+@pytest.fixture(scope="module")
+def real():
+    settings = read_execution_settings(real_settings_file())
+    return settings, grid_runs(settings, 17, 2)
+
+
+def test_real_settings_have_128_columns_of_48_keys(real):
+    settings, runs = real
+    assert len(settings.names) == 128 and len(runs) == 128
+    assert settings.names[0] == "2H-Hinton-S1" and settings.names[-1] == "2H-Hinton-S128"
+    assert all(len(col) == 49 for col in settings.columns)  # Data + 48 setting keys
+    assert set(settings.columns[0]) == set(BASE)
+    # every column is S1 with the switches of its bits (and the real data, size, budget)
+    for name, col in zip(settings.names, settings.columns):
+        s = int(name.rsplit("-S", 1)[1])
+        expected = column(
+            s,
+            Data="DLBCL",
+            Model__Layers__Hidden__NeuronCount="85,64",
+            Optimizer__IterationCount="1000",
+        )
+        assert col == expected, name
+
+
+def test_real_s1_is_all_off_and_s128_all_on(real):
+    settings, runs = real
+    s1, s128 = runs[0], runs[127]
+    assert (s1.name, s128.name) == ("2H-Hinton-S1", "2H-Hinton-S128")
+    assert s1.data == s128.data == "DLBCL"
+    assert not s1.spec.shift_scale and not s1.spec.standardize_weights
+    assert s1.spec.normalization == "none" and not s1.spec.spatial_dropout
+    assert s1.config.loss.l1 == 0.0 and s1.config.loss.l2 == 0.0
+    assert s1.switches == {"standardize_weights": 0.0, "normalization": 0.0, "spatial_dropout": 0.0}
+    assert settings.columns[0]["Regularizer/DropConnect"] == "FALSE"
+    assert s128.spec.shift_scale and s128.spec.standardize_weights
+    assert s128.spec.normalization == "activation" and s128.spec.spatial_dropout
+    assert s128.config.loss.l1 == 0.01 and s128.config.loss.l2 == 0.01
+    assert s128.switches == {
+        "standardize_weights": 1.0,
+        "normalization": 1.0,
+        "spatial_dropout": 1.0,
+    }
+    assert settings.columns[127]["Regularizer/DropConnect"] == "TRUE"
+
+
+def test_real_columns_follow_the_bits(real):
+    settings, runs = real
+    for run, col in zip(runs, settings.columns):
+        bits = int(run.name.rsplit("-S", 1)[1]) - 1
+        assert run.spec.shift_scale == bool(bits & 1), run.name
+        assert run.spec.standardize_weights == bool(bits >> 1 & 1), run.name
+        assert run.spec.normalization == ("activation" if bits >> 2 & 1 else "none"), run.name
+        assert run.spec.spatial_dropout == bool(bits >> 3 & 1), run.name
+        assert col["Regularizer/DropConnect"] == ("TRUE" if bits >> 4 & 1 else "FALSE")
+        assert run.config.loss.l2 == (0.01 if bits >> 5 & 1 else 0.0), run.name
+        assert run.config.loss.l1 == (0.01 if bits >> 6 & 1 else 0.0), run.name
+        assert run.switches == {
+            "standardize_weights": float(run.spec.standardize_weights),
+            "normalization": float(run.spec.normalization == "activation"),
+            "spatial_dropout": float(run.spec.spatial_dropout),
+        }
+    # S and S + 16 differ only in the inert DropConnect: the same run
+    for s in range(128):
+        if not s >> 4 & 1:
+            assert runs[s].spec == runs[s + 16].spec and runs[s].config == runs[s + 16].config
+
+
+def test_real_columns_map_to_the_2025_network_and_ga(real):
+    _, runs = real
+    s1, s2 = runs[0], runs[1]
+    ref = NetworkSpec.reference_2025(17, (85, 64), 2, normalization="none")
+    assert s1.spec == ref
+    assert s1.spec.hidden == (85, 64) and s1.spec.n_inputs == 17 and s1.spec.n_classes == 2
+    assert s1.spec.kernel == "gaussian_2025" and s1.spec.activation == "lrelu"
+    assert s1.spec.variant == "2025" and s1.spec.group_counts() == (10, 8, 2)
+    cfg = s1.config
+    assert cfg.generations == 1001  # 1000 iterations + generation 0
+    assert (cfg.r_max, cfg.r_min, cfg.mutation_prob, cfg.crossover_prob) == (2.0, 0.5, 1.0, 0.5)
+    assert cfg.schedule == "beat_2025" and cfg.population_init == "singularity"
+    assert cfg.subsets == "leave_out" and cfg.leave_out == (0.2, 0.5, 0.05)
+    assert cfg.hof_rule == "2025" and cfg.final_selection == "all_in" and cfg.ensemble == 1
+    assert cfg.replacement == "single" and cfg.elitism == 0
+    assert cfg.loss.alpha == 1.0 and cfg.loss.variant == "2025"
+    assert cfg == GAConfig.reference_2025(generations=1001)
+    r1 = cfg.resolve(s1.spec)
+    assert (r1.population_size, r1.tournament_size, r1.beat_period) == (61, 20, 8)
+    assert (r1.early_stopping, r1.splits_per_ratio) == (61, 8)
+    # shift-scale genes lengthen the genome: G = 951 + 2 (10 + 8 + 2) = 991 -> P 62
+    r2 = s2.config.resolve(s2.spec)
+    assert (r2.population_size, r2.tournament_size, r2.beat_period) == (62, 20, 8)
+    # the whole grid needs two compiled run programs: with and without shift-scale
+    assert len({compile_group(r) for r in runs}) == 2
+
+
+def test_real_inert_keys(real):
+    settings, _ = real
+    inert = inert_keys(settings)
+    assert "Regularizer/DropConnect" in inert
+    assert "0" in inert["Regularizer/DropConnect"]
+    assert "Model/Layers/Input/ActionType" in inert
+    assert "Regularizer/L1Lambda" not in inert and "Model/ShiftScaleOptimize" not in inert
+
+
+# --------------------------------------------------------------------------------------------
+# errors: one line naming the key and the column
+
+
+def _edited(tmp_path: Path, key: str, value: str | None, add: bool = False) -> Path:
+    """The real S1 and S128 columns, with ``key`` of S128 set to ``value`` (or ``key`` added
+    to both / removed from both)."""
+    keys, cols = real_columns("2H-Hinton-S1", "2H-Hinton-S128")
+    if add:
+        keys.append(key)
+        for col in cols.values():
+            col[key] = value
+    elif value is None:
+        keys.remove(key)
+    else:
+        cols["2H-Hinton-S128"][key] = value
+    return write_settings(tmp_path / "executionSettings.csv", cols, keys)
+
+
+@pytest.mark.parametrize(
+    "key, value, column_name, expect",
+    [
+        ("Regularizer/GroupNormalization", "InputSignal", "2H-Hinton-S128", "Activation"),
+        ("Regularizer/LabelSmoothing", "FALSE", "2H-Hinton-S128", "TRUE"),
+        ("Model/Layers/Hidden/DistanceType", "Gaussian", "2H-Hinton-S128", "GaussianConst"),
+        ("Regularizer/L1Lambda", "0.0l", "2H-Hinton-S128", "a number"),
+        ("Regularizer/L2Lambda", "-0.01", "2H-Hinton-S128", "a number"),
+        ("Regularizer/WeightsStandardize", "yes", "2H-Hinton-S128", "TRUE or FALSE"),
+        ("Optimizer/PopulationCount", "many", "2H-Hinton-S128", "AUTO"),
+        ("Model/Layers/Hidden/NeuronCount", "85;64", None, "row"),  # makes the row ragged
+    ],
+)
+def test_bad_values_name_key_and_column(tmp_path, key, value, column_name, expect):
+    path = _edited(tmp_path, key, value)
+    if column_name is None:
+        with pytest.raises(DataError) as info:
+            read_execution_settings(path)
+    else:
+        settings = read_execution_settings(path)
+        with pytest.raises(SettingsError) as info:
+            grid_runs(settings, 17, 2)
+        assert repr(column_name) in str(info.value)
+        assert repr(value) in str(info.value)
+    msg = str(info.value)
+    assert "\n" not in msg and expect in msg
+    if column_name is None:
+        keys, _ = real_columns()
+        row = keys.index(key) + 2  # the header is row 1
+        assert f"row {row}" in msg
+    else:
+        assert repr(key) in msg
+
+
+def test_unknown_and_missing_keys(tmp_path):
+    path = _edited(tmp_path, "Regularizer/Dropout", "FALSE", add=True)
+    with pytest.raises(SettingsError) as info:
+        grid_runs(read_execution_settings(path), 17, 2)
+    msg = str(info.value)
+    assert "'Regularizer/Dropout'" in msg and "'2H-Hinton-S1'" in msg and "unknown" in msg
+    assert "\n" not in msg
+    path = _edited(tmp_path, "Optimizer/BeatLength", None)
+    with pytest.raises(SettingsError) as info:
+        grid_runs(read_execution_settings(path), 17, 2)
+    msg = str(info.value)
+    assert "'Optimizer/BeatLength'" in msg and "'2H-Hinton-S1'" in msg and "missing" in msg
+    assert "\n" not in msg
+
+
+def test_file_level_errors(tmp_path):
+    with pytest.raises(DataError, match="no such file"):
+        read_execution_settings(tmp_path / "nothing.csv")
+    (tmp_path / "one.csv").write_text("Keys;A\n")
+    with pytest.raises(DataError, match="one.csv"):
+        read_execution_settings(tmp_path / "one.csv")
+    twice = write_settings(tmp_path / "twice.csv", {"A": column(1)})
+    twice.write_text(twice.read_text() + "Data;X\n")
+    with pytest.raises(DataError, match="'Data' appears twice"):
+        read_execution_settings(twice)
+    dupes = write_settings(tmp_path / "dupes.csv", {"A": column(1), "B": column(2)})
+    dupes.write_text(dupes.read_text().replace("Keys;A;B", "Keys;A;A", 1))
+    with pytest.raises(DataError, match="duplicate"):
+        read_execution_settings(dupes)
+    # a folder stands for its executionSettings.csv
+    folder = tmp_path / "exec"
+    folder.mkdir()
+    write_settings(folder / "executionSettings.csv", {"A": column(1)})
+    assert read_execution_settings(folder).names == ("A",)
+    # the output neuron count must match the data
+    with pytest.raises(SettingsError, match="NeuronCount"):
+        grid_run(column(1), "A", 3, 3)
+
+
+# --------------------------------------------------------------------------------------------
+# debinn grid end to end on a small synthetic grid
+
+
+def write_fold(folder: Path, n_train: int = 40, n_test: int = 20, seed: int = 0) -> Path:
+    """A small Fold folder: 3 features, labels 0/1, ';'-separated, Key column."""
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(seed)
+    for part, n in (("Train", n_train), ("Test", n_test)):
+        y = np.arange(n) % 2
+        X = rng.normal(size=(n, 3)) + np.where(y[:, None] == 1, 0.8, -0.8)
+        keys = [f"{part}{i:03d}" for i in range(n)]
+        feats = ["Key;f1;f2;f3"] + [
+            f"{k};" + ";".join(f"{v:.6f}" for v in x) for k, x in zip(keys, X)
+        ]
+        labels = ["Key;Outcome"] + [f"{k};{c}" for k, c in zip(keys, y)]
+        (folder / f"{part}F.csv").write_text("\n".join(feats) + "\n")
+        (folder / f"{part}L.csv").write_text("\n".join(labels) + "\n")
+    return folder
+
+
+SMALL = {  # S1: nothing; S11: WS + SD; S101: GN + L2 + L1; S2: shift-scale
+    "Tiny-S1": column(1),
+    "Tiny-S11": column(11),
+    "Tiny-S101": column(101),
+    "Tiny-S2": column(2),
+}
+ONE_GROUP = "Tiny-S1,Tiny-S11,Tiny-S101"
+
+
+def cli(*argv: object) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([str(a) for a in argv])
+    return code, out.getvalue(), err.getvalue()
+
+
+def _results(folder: Path) -> dict:
+    return json.loads((folder / "results.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def small_grid(tmp_path_factory):
+    root = tmp_path_factory.mktemp("grid")
+    fold = write_fold(root / "Fold-1")
+    settings = write_settings(root / "executionSettings.csv", SMALL)
+    a, b = root / "out-a", root / "out-b"
+    args = (settings, "--data", fold)
+    steps = {}
+    steps["first"] = cli("grid", *args, "--out", a, "--only", ONE_GROUP)
+    steps["first_results"] = _results(a)
+    steps["first_summary"] = (a / "summary.csv").read_text()
+    steps["resume"] = cli("grid", *args, "--out", a, "--only", ONE_GROUP)
+    steps["resume_results"] = _results(a)
+    steps["restart"] = cli("grid", *args, "--out", a, "--only", ONE_GROUP, "--restart")
+    steps["restart_results"] = _results(a)
+    steps["all"] = cli("grid", *args, "--out", b)
+    steps["all_results"] = _results(b)
+    return root, steps
+
+
+def _metrics(records: list[dict]) -> list:
+    return [(r["name"], r["fold"], r["test"], r["train"], r["generations_run"]) for r in records]
+
+
+def test_grid_runs_and_writes_results(small_grid):
+    _, steps = small_grid
+    code, out, err = steps["first"]
+    assert code == 0, err
+    assert "3 columns x 1 fold(s), data SYN" in out
+    assert "Regularizer/DropConnect" in out  # listed as inert
+    assert "done: 3 runs" in out
+    doc = steps["first_results"]
+    records = doc["records"]
+    assert [r["name"] for r in records] == ["Tiny-S1", "Tiny-S11", "Tiny-S101"]
+    assert all(r["fold"] == "Fold-1" for r in records)
+    assert doc["data"] == "SYN" and doc["timing"]["compile_groups"] == 1
+    by_name = {r["name"]: r for r in records}
+    assert by_name["Tiny-S1"]["switches"] == {
+        "standardize_weights": 0.0,
+        "normalization": 0.0,
+        "spatial_dropout": 0.0,
+    }
+    assert by_name["Tiny-S11"]["switches"] == {
+        "standardize_weights": 1.0,
+        "normalization": 0.0,
+        "spatial_dropout": 1.0,
+    }
+    assert by_name["Tiny-S101"]["switches"]["normalization"] == 1.0
+    assert (by_name["Tiny-S101"]["l1"], by_name["Tiny-S101"]["l2"]) == (0.01, 0.01)
+    assert (by_name["Tiny-S1"]["l1"], by_name["Tiny-S1"]["l2"]) == (0.0, 0.0)
+    for r in records:
+        assert r["hidden"] == [4] and r["shift_scale"] is False
+        assert 1 <= r["generations_run"] <= 6  # 5 iterations + generation 0
+        for part in ("test", "train"):
+            assert set(r[part]) == set(METRICS)
+            assert 0.0 <= r[part]["BACC"] <= 1.0 and 0.0 <= r[part]["ACC"] <= 1.0
+
+
+def test_grid_summary_is_in_the_authors_format(small_grid):
+    _, steps = small_grid
+    lines = steps["first_summary"].splitlines()
+    assert lines[0] == SUMMARY_HEADER
+    authors = reference_dir() / "grid" / GRID / "summary.csv"
+    if authors.is_file():
+        assert authors.read_text().splitlines()[0] == SUMMARY_HEADER
+    records = {r["name"]: r for r in steps["first_results"]["records"]}
+    assert len(lines) == 4
+    for line in lines[1:]:
+        cells = line.split(";")
+        assert len(cells) == 19
+        name = cells[0].removeprefix("SYN-")
+        assert cells[0] == f"SYN-{name}" and name in records
+        values = dict(zip(SUMMARY_HEADER.split(";")[1:], map(float, cells[1:])))
+        for m in METRICS:
+            expected = 100.0 * records[name]["test"][m]
+            if np.isnan(expected):
+                assert np.isnan(values[f"{m} (m)"])
+            else:
+                assert values[f"{m} (m)"] == pytest.approx(expected)
+            assert values[f"{m} (o)"] == 0.0 and values[f"{m} (CI95%)"] == 0.0  # one fold
+        assert 0.0 <= values["BACC (m)"] <= 100.0 and 0.0 <= values["ACC (m)"] <= 100.0
+
+
+def test_grid_resumes_without_training(small_grid):
+    _, steps = small_grid
+    code, out, err = steps["resume"]
+    assert code == 0, err
+    assert "done: 3 runs" in out
+    assert "runs in" not in out  # no progress line: no sweep call
+    resumed = steps["resume_results"]
+    assert resumed["timing"]["calls"] == []
+    assert resumed["records"] == steps["first_results"]["records"]
+
+
+def test_grid_restart_reruns_the_same_runs(small_grid):
+    _, steps = small_grid
+    code, out, err = steps["restart"]
+    assert code == 0, err
+    assert "3/3 runs" in out
+    doc = steps["restart_results"]
+    assert len(doc["records"]) == 3 and sum(c["runs"] for c in doc["timing"]["calls"]) == 3
+    # the same seed gives the same runs
+    assert _metrics(doc["records"]) == _metrics(steps["first_results"]["records"])
+
+
+def test_grid_compiles_one_program_per_genome_layout(small_grid):
+    _, steps = small_grid
+    code, out, err = steps["all"]
+    assert code == 0, err
+    doc = steps["all_results"]
+    assert doc["timing"]["compile_groups"] == 2  # shift-scale changes the genome
+    assert "2 compiled run programs" in out
+    records = {r["name"]: r for r in doc["records"]}
+    assert set(records) == set(SMALL)
+    assert records["Tiny-S2"]["shift_scale"] is True
+    # the 3 columns of the other group are the same runs as in the first grid (same seed and
+    # column index -> same key)
+    first = {r["name"]: r for r in steps["first_results"]["records"]}
+    for name in ("Tiny-S1", "Tiny-S11", "Tiny-S101"):
+        assert records[name]["test"] == first[name]["test"]
+
+
+def test_grid_cli_reports_a_bad_column(tmp_path, small_grid):
+    root, _ = small_grid
+    bad = dict(SMALL)
+    bad["Tiny-S5"] = column(5, Regularizer__GroupNormalization="InputSignal")
+    settings = write_settings(tmp_path / "executionSettings.csv", bad)
+    out_dir = tmp_path / "out"
+    code, out, err = cli("grid", settings, "--data", root / "Fold-1", "--out", out_dir)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1
+    assert "'Tiny-S5'" in lines[0] and "'Regularizer/GroupNormalization'" in lines[0]
+    assert not out_dir.exists()
+
+
+def test_grid_runs_keep_their_column_index():
+    """A run's key derives from its column's position in the file, so ``--only`` reruns the
+    same runs as the full grid."""
+    from debinn_jax.execution import grid_runs, read_execution_settings
+
+    path = reference_dir() / "grid" / "DLBCL-2H-Hinton"
+    if not path.is_dir():
+        pytest.skip(f"reference grid not found at {path}")
+    runs = grid_runs(read_execution_settings(path), 17, 2)
+    assert [r.index for r in runs] == list(range(128))
