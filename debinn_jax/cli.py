@@ -3,6 +3,10 @@
 Every sub-command lives in ``debinn_jax.commands.<module>`` and registers itself through
 ``register(subparsers)``. Errors a user can fix (bad paths, bad columns, bad settings) end the
 program with exit code 2 and one line on stderr; nothing already written is lost.
+
+Start-up is fast: building the parser imports no jax, scikit-learn or matplotlib (every
+command imports what it needs inside its ``run`` function), so ``debinn --help`` and
+``debinn --version`` answer at once.
 """
 
 from __future__ import annotations
@@ -10,10 +14,15 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import os
 import sys
 from collections.abc import Sequence
 
 _COMMAND_MODULES = ("info", "user", "grid", "study", "bench")
+
+#: Set this environment variable (to anything but "" or "0") to see the traceback of an
+#: unexpected error instead of its one-line summary.
+TRACEBACK_ENV = "DEBINN_TRACEBACK"
 
 
 class UserError(Exception):
@@ -45,22 +54,62 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def os_error_text(exc: OSError) -> str:
+    """One line for an OSError: ``<file>: <reason>`` when it names a file, else its message."""
+    if exc.filename is not None and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}"
+    return str(exc)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``debinn`` console script; returns the exit code."""
+    """Entry point of the ``debinn`` console script; returns the exit code.
+
+    ``argv`` None means "the program itself" (``sys.argv``): Ctrl-C then ends the process at
+    once with exit code 130 (``os._exit`` after flushing the output), so no JAX work left in
+    other threads can crash the interpreter's shutdown. With an explicit ``argv`` (tests, other
+    Python code) Ctrl-C returns 130.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 2
+    name = f"debinn {args.command}"
     try:
         return int(args.func(args) or 0)
     except (UserError, ValueError, FileNotFoundError, NotADirectoryError, PermissionError) as exc:
-        print(f"debinn {args.command}: error: {exc}", file=sys.stderr)
+        text = os_error_text(exc) if isinstance(exc, OSError) else str(exc)
+        print(f"{name}: error: {_one_line(text)}", file=sys.stderr)
         return 2
+    except OSError as exc:  # IsADirectoryError, a full disk, a read-only file system, ...
+        print(f"{name}: error: {_one_line(os_error_text(exc))}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
-        print(f"debinn {args.command}: interrupted", file=sys.stderr)
+        print(f"{name}: interrupted", file=sys.stderr)
+        if argv is None:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(130)
         return 130
+    except Exception as exc:  # a bug: one line unless DEBINN_TRACEBACK is set
+        if os.environ.get(TRACEBACK_ENV, "") not in ("", "0"):
+            raise
+        print(
+            f"{name}: internal error: {type(exc).__name__}: {_one_line(str(exc))} (this is a "
+            f"bug in debinn-jax; set {TRACEBACK_ENV}=1 to see the traceback)",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # ``python -m debinn_jax.cli``: run the imported module's main, so that the commands'
+    # ``from debinn_jax.cli import UserError`` is the class caught above (not a second copy
+    # of this file run as __main__).
+    from debinn_jax.cli import main as _main
+
+    sys.exit(_main())

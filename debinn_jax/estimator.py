@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.metadata
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from debinn_jax.data import Standardizer
+from debinn_jax.data import Standardizer, check_feature_values
 from debinn_jax.io import PathLike, TrainedModel, load_model, save_model
 from debinn_jax.loss import LossConfig
 from debinn_jax.network import Coords, NetworkSpec
@@ -61,6 +62,68 @@ def _check_keys(where: str, options: Mapping[str, Any], allowed: tuple[str, ...]
         )
 
 
+#: Hints added to a type error of a setting.
+_SETTING_HINTS = {
+    "class_weights": "true weights class c by K (1 - n_c / N), false gives every class weight 1; "
+    "per-class values are not supported",
+}
+_TYPE_NAMES = {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}
+
+
+def _expected(tokens: set[str]) -> str:
+    parts = []
+    if "bool" in tokens:
+        parts.append("true or false")
+    if "float" in tokens:
+        parts.append("a number")
+    elif "int" in tokens:
+        parts.append("an integer")
+    if "str" in tokens:
+        parts.append("a string")
+    return " or ".join(parts)
+
+
+def check_setting_types(where: str, options: Mapping[str, Any], cls: type) -> None:
+    """Check the type of every setting in ``options`` that is a scalar field of dataclass ``cls``.
+
+    A string is not a number or a boolean (``alpha = "0.9"``, ``class_weights = "false"``), a
+    number is not a boolean, a list or a table is not a scalar. Fields of other types (tuples,
+    nested configs, ``Any``) and unknown names are left to other checks.
+
+    Raises:
+        ValueError: ``<where> setting 'name' must be <type>, got <value> (<its type>)``.
+    """
+    for field in dataclasses.fields(cls):
+        if field.name not in options:
+            continue
+        tokens = set(re.findall(r"[A-Za-z_]+", str(field.type)))
+        if not tokens <= {"bool", "int", "float", "str", "None"}:
+            continue
+        value = options[field.name]
+        if value is None and "None" in tokens:
+            continue
+        if isinstance(value, bool | np.bool_):
+            ok = "bool" in tokens
+        elif isinstance(value, int | float | np.integer | np.floating):
+            ok = bool(tokens & {"int", "float"})
+        elif isinstance(value, str):
+            ok = "str" in tokens
+        else:
+            ok = False
+        if ok:
+            continue
+        kind = _TYPE_NAMES.get(type(value), f"a {type(value).__name__}")
+        hint = ""
+        if isinstance(value, str) and not tokens & {"str"}:
+            hint = "; a quoted value is a string: write it without quotes"
+        if field.name in _SETTING_HINTS:
+            hint += f"; {_SETTING_HINTS[field.name]}"
+        raise ValueError(
+            f"{where} setting {field.name!r} must be {_expected(tokens)}, got {value!r} "
+            f"({kind}){hint}"
+        )
+
+
 def trainer_config(trainer: str, options: Mapping[str, Any] | Any = None, **overrides: Any) -> Any:
     """Build the config of ``trainer`` (``"ga"`` -> GAConfig, ``"gd"`` -> GDConfig).
 
@@ -87,10 +150,16 @@ def trainer_config(trainer: str, options: Mapping[str, Any] | Any = None, **over
         )
     base |= {k: v for k, v in overrides.items() if v is not None}
     _check_keys(trainer, base, fields)
+    check_setting_types(trainer, base, cls)
     loss = base.get("loss")
     if isinstance(loss, Mapping):
         _check_keys(f"{trainer}.loss", loss, tuple(f.name for f in dataclasses.fields(LossConfig)))
+        check_setting_types(f"{trainer}.loss", loss, LossConfig)
         base["loss"] = LossConfig(**loss)
+    elif "loss" in base and not isinstance(loss, LossConfig):
+        raise ValueError(
+            f"{trainer} setting 'loss' must be a table of LossConfig fields, got {loss!r}"
+        )
     for name in ("algorithm_params", "optimizer_kwargs"):
         if isinstance(base.get(name), list | dict):
             value = base[name]
@@ -109,6 +178,7 @@ def network_spec(
     """
     kwargs = dict(options or {}) | {k: v for k, v in overrides.items() if v is not None}
     _check_keys("network", kwargs, SPEC_OPTIONS)
+    check_setting_types("network", kwargs, NetworkSpec)
     for name in ("hidden", "groups"):
         if isinstance(kwargs.get(name), list):
             kwargs[name] = tuple(kwargs[name])
@@ -124,12 +194,15 @@ class TrainOutcome:
         ensemble: stacked coordinates of a prediction ensemble, or None.
         history: per-generation / per-epoch numpy arrays.
         info: JSON-ready summary (generations or epochs run, seconds, ...).
+        val_idx: indices (into X) of the trainer's inner validation split, or None when it
+            has none the host can see (the GA's validation subsets live inside its loop).
     """
 
     coords: Coords
     ensemble: Coords | None
     history: dict[str, np.ndarray]
     info: dict[str, Any]
+    val_idx: np.ndarray | None = None
 
 
 def train_network(
@@ -170,7 +243,8 @@ def train_network(
             "best_start": int(r.best_start),
             "seconds": float(r.seconds),
         }
-        return TrainOutcome(_numpy(r.coords), None, _hist(r.history), info)
+        val_idx = np.asarray(r.val_idx) if np.size(r.val_idx) else None
+        return TrainOutcome(_numpy(r.coords), None, _hist(r.history), info, val_idx)
     raise ValueError(f"trainer must be one of {TRAINERS}, got {trainer!r}")
 
 
@@ -216,10 +290,11 @@ class DEBIClassifier(ClassifierMixin, BaseEstimator):
         trainer: ``"ga"`` (genetic algorithm) or ``"gd"`` (gradient descent).
         trainer_options: dict of :class:`~debinn_jax.ga.GAConfig` or
             :class:`~debinn_jax.gd.GDConfig` fields (or a config instance).
-        population_size: GA population size (shortcut; None = the config's value).
-        generations: GA generation budget (shortcut).
-        epochs: GD epoch budget (shortcut).
-        learning_rate: GD learning rate (shortcut).
+        population_size: GA population size (shortcut; None = the config's value). Only used
+            when ``trainer="ga"``; ignored otherwise (so one grid can search both trainers).
+        generations: GA generation budget (shortcut). Only used when ``trainer="ga"``.
+        epochs: GD epoch budget (shortcut). Only used when ``trainer="gd"``.
+        learning_rate: GD learning rate (shortcut). Only used when ``trainer="gd"``.
         standardize: z-score every feature with the training data's mean and std.
         random_state: int seed, ``numpy.random.RandomState`` or None.
         verbose: print the trainer's progress lines.
@@ -232,6 +307,13 @@ class DEBIClassifier(ClassifierMixin, BaseEstimator):
         spec_: the network spec; coords_: its coordinates.
         history_: per-generation (GA) or per-epoch (GD) training curves.
         train_info_: trainer summary (generations/epochs run, seconds, seed, ...).
+        validation_indices_: row indices (into the ``X`` given to ``fit``) of the trainer's
+            inner validation split (GD with ``validation_fraction > 0``), else None.
+
+    Probabilities: the ``reference`` head caps the top probability at e / (e + K - 1) (0.731
+    for two classes), so its probabilities read as doubt even for sure cases. For calibrated
+    probabilities wrap the classifier in scikit-learn's
+    ``CalibratedClassifierCV(DEBIClassifier(...), cv=3)``.
     """
 
     def __init__(
@@ -294,18 +376,12 @@ class DEBIClassifier(ClassifierMixin, BaseEstimator):
         """The trainer config (GAConfig or GDConfig) these settings give."""
         if self.trainer not in TRAINERS:
             raise ValueError(f"trainer must be one of {TRAINERS}, got {self.trainer!r}")
+        # The other trainer's shortcuts are ignored (scikit-learn convention: "only used when
+        # trainer=..."), so that one grid can search over both trainers.
         if self.trainer == "ga":
             extra = {"population_size": self.population_size, "generations": self.generations}
-            ignored = {"epochs": self.epochs, "learning_rate": self.learning_rate}
         else:
             extra = {"epochs": self.epochs, "learning_rate": self.learning_rate}
-            ignored = {"population_size": self.population_size, "generations": self.generations}
-        set_ignored = [k for k, v in ignored.items() if v is not None]
-        if set_ignored:
-            raise ValueError(
-                f"{set_ignored[0]}={ignored[set_ignored[0]]!r} does not apply to trainer "
-                f"{self.trainer!r}; leave it None"
-            )
         return trainer_config(self.trainer, self.trainer_options, **extra)
 
     # ---------------------------------------------------------------- fitting
@@ -316,7 +392,9 @@ class DEBIClassifier(ClassifierMixin, BaseEstimator):
         Labels may be any sortable values (strings included); at least two classes are needed.
         Returns self.
         """
-        X, y = validate_data(self, X, y, dtype=np.float64, ensure_min_samples=1)
+        X, y = validate_data(
+            self, X, y, dtype=np.float64, ensure_min_samples=1, ensure_all_finite=False
+        )
         check_classification_targets(y)
         classes, y_idx = np.unique(y, return_inverse=True)
         if classes.size < 2:
@@ -326,8 +404,12 @@ class DEBIClassifier(ClassifierMixin, BaseEstimator):
             )
         spec = self.make_spec(X.shape[1], int(classes.size))
         config = self.make_config()
+        columns = getattr(self, "feature_names_in_", None)
+        columns = None if columns is None else [str(c) for c in columns]
+        # values are checked in float64 before the float32 cast, as they are and standardised
+        X = check_feature_values(X, columns=columns)
         standardizer = Standardizer().fit(X) if self.standardize else None
-        Z = X if standardizer is None else standardizer.transform(X)
+        Z = check_feature_values(X, standardizer=standardizer, columns=columns)
         key, seed = _key_of(self.random_state)
         outcome = train_network(
             spec,
@@ -360,6 +442,7 @@ class DEBIClassifier(ClassifierMixin, BaseEstimator):
         self.coords_ = outcome.coords
         self.history_ = outcome.history
         self.train_info_ = info
+        self.validation_indices_ = outcome.val_idx
         return self
 
     # ---------------------------------------------------------------- prediction
@@ -367,7 +450,7 @@ class DEBIClassifier(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities ``(n, K)``; columns follow ``classes_``."""
         check_is_fitted(self, "model_")
-        X = validate_data(self, X, reset=False, dtype=np.float64)
+        X = validate_data(self, X, reset=False, dtype=np.float64, ensure_all_finite=False)
         return self.model_.predict_proba(X)
 
     def predict(self, X: Any) -> np.ndarray:
@@ -452,6 +535,7 @@ class DEBIClassifier(ClassifierMixin, BaseEstimator):
         clf.coords_ = model.coords
         clf.history_ = {}
         clf.train_info_ = dict(meta.get("train_info") or {})
+        clf.validation_indices_ = None
         return clf
 
     @classmethod

@@ -37,7 +37,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from debinn_jax.data import Standardizer
+from debinn_jax.data import Standardizer, check_feature_values
 from debinn_jax.network import Coords, NetworkSpec, apply, init_coords
 
 PathLike = str | os.PathLike[str]
@@ -248,9 +248,17 @@ class TrainedModel:
             f"{list(self.feature_names)}"
         )
 
-    def transform(self, X: Any) -> np.ndarray:
+    def transform(
+        self, X: Any, *, rows: Sequence[str] | None = None, source: str | None = None
+    ) -> np.ndarray:
         """Validated, standardised inputs ``(n, f)`` for the network, in JAX's default float
-        dtype (float32, or float64 under ``jax_enable_x64``); checks run in float64."""
+        dtype (float32, or float64 under ``jax_enable_x64``).
+
+        The checks run in float64 before the cast: every value must be finite and fit the
+        network's float type before and after standardisation (see
+        :func:`debinn_jax.data.check_feature_values`); the ValueError names the row (``rows``:
+        row keys, default the 0-based row index), the column and ``source``.
+        """
         X = np.asarray(X)
         if X.ndim != 2 or X.shape[1] != self.n_features:
             raise ValueError(
@@ -260,24 +268,34 @@ class TrainedModel:
             X = X.astype(np.float64)
         except (TypeError, ValueError) as err:
             raise ValueError(f"X must hold numbers: {err}") from None
-        if not np.all(np.isfinite(X)):
-            rows = np.flatnonzero(~np.all(np.isfinite(X), axis=1))
-            raise ValueError(
-                f"X holds NaN or infinite values (rows {rows[:5].tolist()}"
-                f"{' ...' if rows.size > 5 else ''}); every feature must be a finite number"
-            )
-        if self.standardizer is not None:
-            X = self.standardizer.transform(X)
-        return X.astype(jax.dtypes.canonicalize_dtype(np.float64))
+        dtype = jax.dtypes.canonicalize_dtype(np.float64)
+        Z = check_feature_values(
+            X,
+            standardizer=self.standardizer,
+            dtype=dtype,
+            rows=rows,
+            columns=self.feature_names,
+            source=source,
+        )
+        return Z.astype(dtype)
 
-    def predict_proba(self, X: Any, feature_names: Sequence[str] | None = None) -> np.ndarray:
+    def predict_proba(
+        self,
+        X: Any,
+        feature_names: Sequence[str] | None = None,
+        *,
+        rows: Sequence[str] | None = None,
+        source: str | None = None,
+    ) -> np.ndarray:
         """Class probabilities ``(n, K)`` (float64) for raw features ``X`` ``(n, f)``.
 
-        When ``feature_names`` is given it must equal the model's feature names.
+        When ``feature_names`` is given it must equal the model's feature names. ``rows`` (row
+        keys) and ``source`` (a file name) only serve the messages of bad values (see
+        :meth:`transform`).
         """
         if feature_names is not None:
             self.check_features(feature_names)
-        Z = jnp.asarray(self.transform(X))
+        Z = jnp.asarray(self.transform(X, rows=rows, source=source))
         if self.ensemble is not None:
             probs = jax.vmap(lambda c: apply(self.spec, c, Z))(self.ensemble)
             return np.asarray(jnp.mean(probs, axis=0), dtype=np.float64)
@@ -545,78 +563,74 @@ KEY_COLUMN = "key"
 """Name (compared case-insensitively) of the row-key column of CSV files, as in Fold folders."""
 
 
-def _csv_lines(path: Path) -> tuple[list[str], str]:
-    """Non-blank lines of a CSV file and its delimiter (the most frequent of ``;``, ``,``, tab
-    in the header line)."""
-    with open(path, encoding="utf-8-sig", newline="") as fh:
-        lines = [line for line in fh.read().splitlines() if line.strip()]
-    if not lines:
-        raise ValueError(f"{path}: the file is empty; expected a header row and data rows")
-    return lines, max((";", ",", "\t"), key=lines[0].count)
-
-
 def key_column(path: PathLike) -> str | None:
     """The name of the ``Key`` column of a CSV file (any case), or None when it has none."""
-    import csv
+    from debinn_jax.data.readers import find_key_column, read_csv
 
-    lines, delimiter = _csv_lines(Path(path))
-    header = next(csv.reader(lines[:1], delimiter=delimiter))
-    return next((h.strip() for h in header if h.strip().lower() == KEY_COLUMN), None)
+    table = read_csv(Path(path))
+    col = find_key_column(table)
+    return None if col is None else table.header[col]
 
 
-def read_feature_table(path: PathLike, model: TrainedModel) -> FeatureTable:
+def read_feature_table(path: PathLike, model: TrainedModel, key: str | None = None) -> FeatureTable:
     """Read the feature columns ``model`` needs from a CSV file (``,``, ``;`` or tab separated).
 
-    Columns are matched by name when the model knows its feature names (other columns are
-    ignored), else the file must hold exactly the model's number of columns besides ``Key``.
-    Every cell must be a finite number.
+    The file is read by :func:`debinn_jax.data.readers.read_csv`, as every other CSV file, with
+    the command line's rule for missing cells: an empty or NA cell in a feature column is an
+    error naming the row and column. Columns are matched by name when the model knows its
+    feature names (other columns are ignored), else the file must hold exactly the model's
+    number of columns besides the key.
+
+    Args:
+        path: the CSV file.
+        model: the model whose features are read.
+        key: the row-id column (default: a column named ``Key`` in any case, else 1-based row
+            numbers); it is never a feature.
 
     Raises:
         FileNotFoundError: no such file.
         ValueError: missing feature columns, too many or too few columns, an empty or
             non-numeric cell, NaN or inf (the message names the file, row key and column).
     """
-    import csv
+    from debinn_jax.data.readers import (
+        find_key_column,
+        missing_cell_error,
+        parse_numeric,
+        read_csv,
+        unique_keys,
+    )
 
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise FileNotFoundError(f"data file not found: {path}")
-    lines, delimiter = _csv_lines(path)
-    if len(lines) < 2:
-        raise ValueError(f"{path}: expected a header row and at least one data row")
-    rows = [[c.strip() for c in r] for r in csv.reader(lines, delimiter=delimiter)]
-    header, body = rows[0], rows[1:]
-    key_col = next((i for i, h in enumerate(header) if h.lower() == KEY_COLUMN), None)
+    table = read_csv(path)
+    header = table.header
+    key_col = find_key_column(table, key)
+    keys = (
+        unique_keys(table, key_col)
+        if key_col is not None
+        else [str(r + 1) for r in range(len(table.rows))]
+    )
     others = [i for i in range(len(header)) if i != key_col]
     if model.feature_names is not None:
         cols = model.feature_columns(header, str(path))
+        if key_col is not None and key_col in cols:
+            raise ValueError(
+                f"{path}: column {header[key_col]!r} is the row-id column and a feature of the "
+                f"model; expected another id column"
+            )
     else:
         if len(others) != model.n_features:
             raise ValueError(
                 f"{path}: {len(others)} feature columns, the model expects {model.n_features} "
-                f"(it has no feature names, so every column besides 'Key' is a feature)"
+                f"(it has no feature names, so every column besides the key is a feature)"
             )
         cols = others
-    keys = []
-    X = np.empty((len(body), len(cols)), dtype=np.float64)
-    for r, row in enumerate(body):
-        if len(row) != len(header):
-            raise ValueError(
-                f"{path}, data row {r + 1}: {len(row)} fields, expected {len(header)} as in "
-                f"the header"
-            )
-        key = row[key_col] if key_col is not None else str(r + 1)
-        keys.append(key)
-        for j, c in enumerate(cols):
-            try:
-                X[r, j] = float(row[c])
-            except ValueError:
-                X[r, j] = np.nan
-            if not math.isfinite(X[r, j]):
-                raise ValueError(
-                    f"{path}, row {key!r}, column {header[c]!r}: {row[c]!r} is not a finite "
-                    f"number; every feature must be a finite number (no NaN, inf or empty cell)"
-                )
+    X = parse_numeric(table, cols, keys)
+    bad = np.argwhere(np.isnan(X))
+    if bad.size:
+        r, j = (int(v) for v in bad[0])
+        raise missing_cell_error(table, r, cols[j], keys[r])
     return FeatureTable(
         X=X,
         keys=tuple(keys),

@@ -19,10 +19,12 @@ log floor: 2022 uses ``max(log p, -20)``; 2025 uses ``-20`` where ``p < DBL_EPSI
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from debinn_jax.network import (
     DBL_EPS,
@@ -64,7 +66,15 @@ class LossConfig:
         return cls(alpha=1.0, l1=l1, l2=l2, class_weights=True, variant="2025")
 
     def __post_init__(self) -> None:
-        if self.variant not in LOSS_VARIANTS:
+        for name in ("alpha", "l1", "l2"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, numbers.Real):
+                raise ValueError(f"LossConfig.{name} must be a number, got {v!r}")
+        if not isinstance(self.class_weights, bool | np.bool_):
+            raise ValueError(
+                f"LossConfig.class_weights must be True or False, got {self.class_weights!r}"
+            )
+        if not isinstance(self.variant, str) or self.variant not in LOSS_VARIANTS:
             raise ValueError(
                 f"LossConfig.variant must be one of {LOSS_VARIANTS}, got {self.variant!r}"
             )

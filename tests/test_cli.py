@@ -116,7 +116,7 @@ def test_session_on_a_csv_table(workdir: Path, model: Path, capsys) -> None:
     )
     assert code == 0
     assert "training on all 60 rows" in out and "classes {no: 30, yes: 30}" in out
-    assert "[gd] epochs" in out  # progress lines
+    assert "[gd] epoch" in out  # progress lines
     assert f"saved model to {workdir / 'again.debinn'}" in out
 
     code, out, _ = run(
@@ -244,7 +244,7 @@ def _bad_inputs(d: Path) -> dict[str, tuple[list, str]]:
         ),
         "nan feature": (
             ["predict", "--model", model, "--data", d / "nan.csv", "--out", "-"],
-            "row '2', column 'age': 'nan' is not a finite number",
+            "row key '2' (line 3), column 'age': the missing-value mark 'nan'",
         ),
         "unknown label": (
             ["evaluate", "--model", model, "--data", d / "other_labels.csv"],

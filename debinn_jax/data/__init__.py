@@ -1,9 +1,10 @@
 """Data: readers (DEBI-NN Fold folders, plain CSV tables), generated two-moons, splits,
 scaling, and the GA's data-subset masks (spec sections 6.2 and 8)."""
 
-from debinn_jax.data.dataset import DataError, Dataset, Fold
+from debinn_jax.data.dataset import DataError, Dataset, Fold, check_feature_values
 from debinn_jax.data.readers import (
     FOLD_FILES,
+    MISSING_RULES,
     MISSING_TOKENS,
     VALIDATE_FILES,
     load_dataset,
@@ -32,6 +33,7 @@ from debinn_jax.data.synthetic import make_moons_dataset
 __all__ = [
     "DROP_FRACTION",
     "FOLD_FILES",
+    "MISSING_RULES",
     "MISSING_TOKENS",
     "VALIDATE_FILES",
     "VALIDATION_FRACTION",
@@ -40,6 +42,7 @@ __all__ = [
     "Fold",
     "Standardizer",
     "SubsetSizes",
+    "check_feature_values",
     "ga_subsets",
     "individual_masks",
     "leave_out_counts",

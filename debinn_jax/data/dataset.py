@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -148,3 +149,75 @@ class Fold:
     def n_classes(self) -> int:
         """Number of classes (from the training labels)."""
         return self.train.n_classes
+
+
+def _cell(
+    i: int, j: int, rows: Sequence[str] | None, columns: Sequence[str] | None, source: str | None
+) -> str:
+    """``<source>, row key 'k', column 'c'`` (row/column indices when names are unknown)."""
+    parts = [source] if source else []
+    parts.append(f"row key {rows[i]!r}" if rows is not None else f"row index {i}")
+    parts.append(f"column {columns[j]!r}" if columns is not None else f"column index {j}")
+    return ", ".join(parts)
+
+
+def check_feature_values(
+    X: Any,
+    *,
+    standardizer: Any = None,
+    dtype: Any = np.float32,
+    rows: Sequence[str] | None = None,
+    columns: Sequence[str] | None = None,
+    source: str | None = None,
+) -> np.ndarray:
+    """Check feature values in float64 before the network's cast; return them standardised.
+
+    Every value must be finite and fit ``dtype`` (the type the network computes in: float32,
+    largest value 3.4e38) both as it is and after ``standardizer.transform`` (so a finite
+    1e45 or 1e300 never becomes inf, then NaN, in the network). The checks run in float64.
+
+    Args:
+        X: features ``(n, f)``.
+        standardizer: a fitted :class:`~debinn_jax.data.Standardizer`, or None.
+        dtype: the network's float type.
+        rows: ``n`` row keys for the message (default: 0-based row indices).
+        columns: ``f`` column names for the message (default: 0-based column indices).
+        source: the file the values come from, for the message.
+
+    Returns:
+        float64 ``(n, f)``: ``standardizer.transform(X)``, or ``X`` when it is None.
+
+    Raises:
+        DataError: naming the first bad value's source, row and column.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    big = float(np.finfo(dtype).max)
+    bad = ~np.isfinite(X)
+    if bad.any():
+        i, j = (int(v) for v in np.argwhere(bad)[0])
+        raise DataError(
+            f"{_cell(i, j, rows, columns, source)}: {X[i, j]} is not a finite number (NaN or "
+            f"infinity); every feature must be a finite number"
+        )
+    bad = np.abs(X) > big
+    if bad.any():
+        i, j = (int(v) for v in np.argwhere(bad)[0])
+        raise DataError(
+            f"{_cell(i, j, rows, columns, source)}: {X[i, j]:g} is too large; the network "
+            f"computes in {np.dtype(dtype).name}, whose values stop at {big:.3g} (rescale the "
+            f"feature, e.g. use other units, or fix the value)"
+        )
+    if standardizer is None:
+        return X
+    with np.errstate(over="ignore", invalid="ignore"):
+        Z = np.asarray(standardizer.transform(X), dtype=np.float64)
+    bad = ~np.isfinite(Z) | (np.abs(Z) > big)
+    if bad.any():
+        i, j = (int(v) for v in np.argwhere(bad)[0])
+        mean, std = float(standardizer.mean_[j]), float(standardizer.std_[j])
+        raise DataError(
+            f"{_cell(i, j, rows, columns, source)}: {X[i, j]:g} is {Z[i, j]:.3g} standard "
+            f"deviations from the training mean ({mean:.4g}, std {std:.4g}), beyond the "
+            f"{np.dtype(dtype).name} range ({big:.3g}) the network computes in; check the value"
+        )
+    return Z

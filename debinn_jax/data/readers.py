@@ -32,13 +32,21 @@ VALIDATE_FILES = ("ValidateF.csv", "ValidateL.csv")
 
 _DELIMITERS = (";", ",", "\t")
 
+#: Separators recognised in a header line that has none of the supported ones (named in the
+#: error message).
+_OTHER_DELIMITERS = ("|",)
+
+MISSING_RULES = ("drop", "error")
+"""What the readers do with a labelled row that has a missing feature cell: ``"drop"`` it
+(counted in ``n_dropped_missing``) or raise an ``"error"`` naming the row and column."""
+
 
 # --------------------------------------------------------------------------------------------
 # low level: one CSV file -> header + rows of strings
 
 
 @dataclasses.dataclass(frozen=True)
-class _Table:
+class CsvTable:
     """A CSV file as strings: header ``(c,)``, rows ``(r, c)``, and each row's line number."""
 
     path: Path
@@ -63,24 +71,45 @@ def _sniff_delimiter(line: str) -> str:
     return best if counts[best] > 0 else ","
 
 
-def _read_csv(path: Path, delimiter: str | None = None) -> _Table:
-    """Read a delimited text file with a header row (any line ends, optional UTF-8 BOM)."""
+def read_csv(path: PathLike, delimiter: str | None = None) -> CsvTable:
+    """Read a delimited text file with a header row (any line ends, optional UTF-8 BOM).
+
+    ``delimiter`` None: the most frequent of ``;``, ``,`` and tab in the header line. Every
+    command and reader of debinn-jax reads CSV files through this function, so the same rules
+    (and messages) hold everywhere: UTF-8 only (a UTF-16 file is named as such), a header row
+    with unique names, the same number of fields on every line.
+    """
+    path = Path(path)
     if not path.exists():
         raise DataError(f"file not found: {path}")
     if not path.is_file():
         raise DataError(f"{path} is not a file: expected a CSV file")
+    raw_bytes = path.read_bytes()
+    utf16 = raw_bytes[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in raw_bytes[:1000]
     try:
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            text = fh.read()
+        text = raw_bytes.decode("utf-8-sig")
     except UnicodeDecodeError as e:
+        if utf16:
+            raise _utf16_error(path) from None
         raise DataError(
-            f"{path}: not UTF-8 text (byte {e.start}: {e.reason}); expected a UTF-8 CSV file"
+            f"{path}: not UTF-8 text (byte {e.start}: {e.reason}); expected a UTF-8 CSV file "
+            f"(re-save it as UTF-8, e.g. 'CSV UTF-8' in a spreadsheet program)"
         ) from None
+    if utf16:
+        raise _utf16_error(path)
     if not text.strip():
         raise DataError(f"{path}: the file is empty; expected a header row and data rows")
     if delimiter is None:
         first = next(line for line in text.splitlines() if line.strip())
         delimiter = _sniff_delimiter(first)
+        if delimiter not in first:
+            found = [d for d in _OTHER_DELIMITERS if d in first]
+            if found:
+                raise DataError(
+                    f"{path}: the header line is separated by {found[0]!r}; supported "
+                    f"delimiters are ',', ';' and tab (the header has none of them): re-save the "
+                    f"file with one of them"
+                )
 
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header: list[str] | None = None
@@ -119,14 +148,45 @@ def _read_csv(path: Path, delimiter: str | None = None) -> _Table:
     assert header is not None
     if not rows:
         raise DataError(f"{path}: the file has a header but no data rows")
-    return _Table(path=path, header=header, rows=rows, lines=lines)
+    return CsvTable(path=path, header=header, rows=rows, lines=lines)
+
+
+def _utf16_error(path: Path) -> DataError:
+    return DataError(
+        f"{path}: not UTF-8 text, it looks like UTF-16 ('Unicode text' in spreadsheet "
+        f"programs); expected a UTF-8 CSV file: re-save it as UTF-8 (e.g. 'CSV UTF-8')"
+    )
 
 
 def _is_missing(cell: str) -> bool:
     return cell.strip().lower() in MISSING_TOKENS
 
 
-def _parse_numeric(table: _Table, cols: Sequence[int], row_keys: Sequence[str]) -> np.ndarray:
+def _check_missing_rule(missing: str) -> None:
+    if missing not in MISSING_RULES:
+        raise ValueError(f"missing must be one of {MISSING_RULES}, got {missing!r}")
+
+
+def missing_cell_error(table: CsvTable, row: int, column: int, key: str) -> DataError:
+    """The error for the missing feature cell ``table.rows[row][column]`` of row key ``key``."""
+    cell = table.rows[row][column]
+    what = "an empty cell" if cell.strip() == "" else f"the missing-value mark {cell!r}"
+    return DataError(
+        f"{table.path}, row key {key!r} (line {table.lines[row]}), column "
+        f"{table.header[column]!r}: {what}; every feature of a case must be a number (fill the "
+        f"cell in or remove the row)"
+    )
+
+
+def find_key_column(table: CsvTable, key: str | None = None) -> int | None:
+    """Index of the row-key column: ``key`` when given (DataError when absent), else a column
+    named ``Key`` in any case, else None."""
+    if key is not None:
+        return table.column(key)
+    return next((i for i, h in enumerate(table.header) if h.lower() == "key"), None)
+
+
+def parse_numeric(table: CsvTable, cols: Sequence[int], row_keys: Sequence[str]) -> np.ndarray:
     """Columns ``cols`` of every row as float64 ``(r, len(cols))``; NaN marks a missing cell.
 
     Raises DataError naming the file, row key and column for a non-numeric or infinite cell.
@@ -194,8 +254,8 @@ def _one_class_error(label_file: Path, classes: tuple[Label, ...], n: int) -> Da
 class _FoldPart:
     """One features/labels pair of a Fold folder, joined on Key, before class indexing."""
 
-    features: _Table
-    labels: _Table
+    features: CsvTable
+    labels: CsvTable
     feature_names: list[str]
     keys: list[str]
     X: np.ndarray  # (n, f) float64, complete rows only
@@ -205,7 +265,7 @@ class _FoldPart:
     n_dropped_missing: int
 
 
-def _key_column(table: _Table) -> int:
+def _key_column(table: CsvTable) -> int:
     """Index of the ``Key`` column (case-insensitive); DataError when absent."""
     for i, h in enumerate(table.header):
         if h.lower() == "key":
@@ -216,7 +276,7 @@ def _key_column(table: _Table) -> int:
     )
 
 
-def _keys_of(table: _Table, key_col: int) -> list[str]:
+def unique_keys(table: CsvTable, key_col: int) -> list[str]:
     """Row keys of ``table``; DataError for an empty or duplicated key."""
     seen: dict[str, int] = {}
     keys = []
@@ -237,19 +297,21 @@ def _keys_of(table: _Table, key_col: int) -> list[str]:
     return keys
 
 
-def _read_fold_part(features_path: Path, labels_path: Path, label: str | None) -> _FoldPart:
-    feats = _read_csv(features_path)
-    labs = _read_csv(labels_path)
+def _read_fold_part(
+    features_path: Path, labels_path: Path, label: str | None, missing: str = "drop"
+) -> _FoldPart:
+    feats = read_csv(features_path)
+    labs = read_csv(labels_path)
 
     fkey = _key_column(feats)
-    fkeys = _keys_of(feats, fkey)
+    fkeys = unique_keys(feats, fkey)
     fcols = [i for i in range(len(feats.header)) if i != fkey]
     if not fcols:
         raise DataError(f"{features_path}: no feature columns; expected 'Key' and >= 1 feature")
-    values = _parse_numeric(feats, fcols, fkeys)
+    values = parse_numeric(feats, fcols, fkeys)
 
     lkey = _key_column(labs)
-    lkeys = _keys_of(labs, lkey)
+    lkeys = unique_keys(labs, lkey)
     if label is None:
         lcols = [i for i in range(len(labs.header)) if i != lkey]
         if not lcols:
@@ -267,6 +329,9 @@ def _read_fold_part(features_path: Path, labels_path: Path, label: str | None) -
         if k not in label_of:
             n_unlabelled += 1
         elif np.isnan(values[r]).any():
+            if missing == "error":
+                j = int(np.flatnonzero(np.isnan(values[r]))[0])
+                raise missing_cell_error(feats, r, fcols[j], k)
             n_missing += 1
         else:
             keep.append(r)
@@ -334,24 +399,27 @@ def _fold_dataset(
     )
 
 
-def load_fold(path: PathLike, label: str | None = None) -> Fold:
+def load_fold(path: PathLike, label: str | None = None, *, missing: str = "drop") -> Fold:
     """Read a DEBI-NN "Fold" folder (spec section 8).
 
     The folder holds ``TrainF.csv``, ``TrainL.csv``, ``TestF.csv``, ``TestL.csv`` and optionally
     ``ValidateF.csv`` + ``ValidateL.csv``: ``;``-separated, header row, a ``Key`` column (first).
     Features and labels are joined on ``Key``. Rows without a label are dropped and counted in
     ``n_dropped_unlabelled``; labelled rows with a missing feature (empty, NA, nan) are dropped
-    and counted in ``n_dropped_missing``. The classes are the sorted training labels; a test or
-    validation label outside them is an error. Test/validation columns are put in the training
-    order.
+    and counted in ``n_dropped_missing`` (``missing="drop"``), or are an error naming the row
+    and column (``missing="error"``, as in the command line). The classes are the sorted
+    training labels; a test or validation label outside them is an error. Test/validation
+    columns are put in the training order.
 
     Args:
         path: the Fold folder.
         label: label column of the label files (default: their last column).
+        missing: ``"drop"`` or ``"error"`` (see above).
 
     Returns:
         ``Fold(train, test, validate)``; ``validate`` is None when the files are absent.
     """
+    _check_missing_rule(missing)
     folder = Path(path)
     if not folder.exists():
         raise DataError(f"Fold folder not found: {folder}")
@@ -372,7 +440,7 @@ def load_fold(path: PathLike, label: str | None = None) -> Fold:
         present, absent = (VALIDATE_FILES if has_validate[0] else VALIDATE_FILES[::-1])[:2]
         raise DataError(f"{folder}: {present} is present but {absent} is missing; expected both")
 
-    train_part = _read_fold_part(folder / "TrainF.csv", folder / "TrainL.csv", label)
+    train_part = _read_fold_part(folder / "TrainF.csv", folder / "TrainL.csv", label, missing)
     if not train_part.keys:
         raise _no_cases_error(train_part)
     classes = _classes_of(train_part.labels_raw)
@@ -380,11 +448,13 @@ def load_fold(path: PathLike, label: str | None = None) -> Fold:
         raise _one_class_error(train_part.labels.path, classes, len(train_part.keys))
     names = train_part.feature_names
     train = _fold_dataset(train_part, classes, names, train_part)
-    test_part = _read_fold_part(folder / "TestF.csv", folder / "TestL.csv", label)
+    test_part = _read_fold_part(folder / "TestF.csv", folder / "TestL.csv", label, missing)
     test = _fold_dataset(test_part, classes, names, train_part)
     validate = None
     if all(has_validate):
-        val_part = _read_fold_part(folder / VALIDATE_FILES[0], folder / VALIDATE_FILES[1], label)
+        val_part = _read_fold_part(
+            folder / VALIDATE_FILES[0], folder / VALIDATE_FILES[1], label, missing
+        )
         validate = _fold_dataset(val_part, classes, names, train_part)
     return Fold(train=train, test=test, validate=validate, path=str(folder))
 
@@ -394,14 +464,20 @@ def load_fold(path: PathLike, label: str | None = None) -> Fold:
 
 
 def load_table(
-    path: PathLike, label: str | None = None, key: str | None = None, *, min_classes: int = 2
+    path: PathLike,
+    label: str | None = None,
+    key: str | None = None,
+    *,
+    min_classes: int = 2,
+    missing: str = "drop",
 ) -> Dataset:
     """Read a plain CSV table (comma, semicolon or tab, sniffed from the header line).
 
     Every column other than the label and the key is a numeric feature. Rows with a missing
-    label are dropped (``n_dropped_unlabelled``), rows with a missing feature too
-    (``n_dropped_missing``). Labels stay numeric where they parse as numbers (integral values
-    as ``int``: ``1.0`` -> 1), and are sorted; class index = position.
+    label are dropped (``n_dropped_unlabelled``); rows with a missing feature are dropped too
+    (``n_dropped_missing``) with ``missing="drop"``, or are an error naming the row and column
+    with ``missing="error"`` (as in the command line). Labels stay numeric where they parse as
+    numbers (integral values as ``int``: ``1.0`` -> 1), and are sorted; class index = position.
 
     Args:
         path: the CSV file.
@@ -409,22 +485,29 @@ def load_table(
         key: optional name of a column of unique row keys (default: 1-based data row numbers).
         min_classes: fewest distinct labels accepted (2 for training data; 1 to score a model
             on a test file that happens to hold a single class).
+        missing: ``"drop"`` or ``"error"`` (see above).
     """
-    table = _read_csv(Path(path))
+    _check_missing_rule(missing)
+    table = read_csv(Path(path))
     lcol = len(table.header) - 1 if label is None else table.column(label)
     kcol = None if key is None else table.column(key)
     if kcol is not None and kcol == lcol:
         raise DataError(f"{table.path}: the key column and the label column are both {key!r}")
     keys = (
-        _keys_of(table, kcol) if kcol is not None else [str(i + 1) for i in range(len(table.rows))]
+        unique_keys(table, kcol)
+        if kcol is not None
+        else [str(i + 1) for i in range(len(table.rows))]
     )
     fcols = [i for i in range(len(table.header)) if i not in (lcol, kcol)]
     if not fcols:
+        hint = ""
+        if len(table.header) == 1:
+            hint = " (the header has no ',', ';' or tab: is the file separated by another sign?)"
         raise DataError(
             f"{table.path}: no feature columns besides the label {table.header[lcol]!r}; "
-            f"expected at least one"
+            f"expected at least one{hint}"
         )
-    values = _parse_numeric(table, fcols, keys)
+    values = parse_numeric(table, fcols, keys)
 
     keep: list[int] = []
     n_unlabelled = n_missing = 0
@@ -432,6 +515,9 @@ def load_table(
         if _is_missing(row[lcol]):
             n_unlabelled += 1
         elif np.isnan(values[r]).any():
+            if missing == "error":
+                j = int(np.flatnonzero(np.isnan(values[r]))[0])
+                raise missing_cell_error(table, r, fcols[j], keys[r])
             n_missing += 1
         else:
             keep.append(r)
@@ -459,16 +545,19 @@ def load_table(
     )
 
 
-def load_dataset(path: PathLike, label: str | None = None) -> Fold | Dataset:
+def load_dataset(
+    path: PathLike, label: str | None = None, *, missing: str = "drop"
+) -> Fold | Dataset:
     """Load by kind: ``"moons"`` -> two-moons :class:`Dataset` (default settings); a folder ->
-    :func:`load_fold` (a :class:`Fold`); a file -> :func:`load_table` (a :class:`Dataset`)."""
+    :func:`load_fold` (a :class:`Fold`); a file -> :func:`load_table` (a :class:`Dataset`).
+    ``missing``: what to do with a missing feature cell (``"drop"`` the row or ``"error"``)."""
     p = Path(path)
     if isinstance(path, str) and path.strip().lower() == "moons" and not p.exists():
         from debinn_jax.data.synthetic import make_moons_dataset
 
         return make_moons_dataset()
     if p.is_dir():
-        return load_fold(p, label=label)
+        return load_fold(p, label=label, missing=missing)
     if p.is_file():
-        return load_table(p, label=label)
+        return load_table(p, label=label, missing=missing)
     raise DataError(f"data not found: {p}; expected a Fold folder, a CSV file, or the name 'moons'")

@@ -1,0 +1,158 @@
+"""Compare `debinn grid` results with the authors' own grid results (issue: the 2025 GA).
+
+Usage::
+
+    python experiments/grid_compare.py RUNS_DIR [--reference ../shared/reference/grid]
+        [--out experiments/results/grid2025]
+
+``RUNS_DIR`` holds one folder per grid (``DLBCL-2H-Hinton/results.json`` ...), as written by
+``debinn grid ... --out RUNS_DIR/<DATASET>-<ARCH>``. For every grid found in both places this
+prints and writes (``comparison.md``, ``comparison.json``, ``boxplot.png``): test balanced
+accuracy over the settings, ours vs theirs (median, mean, quartiles, a two-sample
+Kolmogorov-Smirnov test), the per-dataset pooled medians, and the targets (a grid's median at
+least the authors' minus 0.03, the pooled median per dataset at least the authors' minus 0.02).
+Timings come from each results.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+ARCHS = ("1H", "2H-Block", "2H-Hinton", "3H-Block", "3H-Hinton")
+DATASETS = ("DLBCL", "HECKTOR-LITE")
+GRID_MARGIN, POOLED_MARGIN = 0.03, 0.02
+
+
+def authors_bacc(path: Path) -> dict[str, float]:
+    """The authors' test BACC per setting (``summary.csv``: ``BACC (m)`` in %)."""
+    lines = [ln for ln in path.read_text().splitlines() if ln.strip()]
+    header = lines[0].split(";")
+    col = header.index("BACC (m)")
+    out = {}
+    for ln in lines[1:]:
+        cells = ln.split(";")
+        out[cells[0]] = float(cells[col]) / 100.0
+    return out
+
+
+def ours_bacc(path: Path, data: str) -> tuple[dict[str, float], dict]:
+    doc = json.loads(path.read_text())
+    values = {f"{data}-{r['name']}": r["test"]["BACC"] for r in doc["records"]}
+    return values, doc.get("timing", {})
+
+
+def stats(x: np.ndarray) -> dict[str, float]:
+    q1, med, q3 = np.quantile(x, [0.25, 0.5, 0.75])
+    return {"n": int(x.size), "median": med, "mean": x.mean(), "q1": q1, "q3": q3}
+
+
+def main() -> int:
+    from scipy.stats import ks_2samp
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("runs", type=Path)
+    ap.add_argument("--reference", type=Path, default=Path("../shared/reference/grid"))
+    ap.add_argument("--out", type=Path, default=Path("experiments/results/grid2025"))
+    args = ap.parse_args()
+    rows, pooled, boxes = [], {d: ([], []) for d in DATASETS}, []
+    for data in DATASETS:
+        for arch in ARCHS:
+            name = f"{data}-{arch}"
+            ours_path = args.runs / name / "results.json"
+            ref_path = args.reference / name / "summary.csv"
+            if not (ours_path.is_file() and ref_path.is_file()):
+                continue
+            ours, timing = ours_bacc(ours_path, data)
+            theirs = authors_bacc(ref_path)
+            common = sorted(set(ours) & set(theirs))
+            a = np.array([ours[k] for k in common])
+            b = np.array([theirs[k] for k in common])
+            ks = ks_2samp(a, b)
+            so, st = stats(a), stats(b)
+            rows.append(
+                {
+                    "grid": name,
+                    "ours": so,
+                    "authors": st,
+                    "ks_statistic": float(ks.statistic),
+                    "ks_pvalue": float(ks.pvalue),
+                    "median_gap": so["median"] - st["median"],
+                    "meets_target": bool(so["median"] >= st["median"] - GRID_MARGIN),
+                    "timing": timing,
+                }
+            )
+            pooled[data][0].extend(a)
+            pooled[data][1].extend(b)
+            boxes.append((name, a, b))
+    pooled_rows = {}
+    for data, (a, b) in pooled.items():
+        if not a:
+            continue
+        a, b = np.array(a), np.array(b)
+        pooled_rows[data] = {
+            "ours_median": float(np.median(a)),
+            "authors_median": float(np.median(b)),
+            "n": int(a.size),
+            "meets_target": bool(np.median(a) >= np.median(b) - POOLED_MARGIN),
+        }
+    lines = [
+        "| grid | ours median | authors median | gap | ours mean | authors mean | "
+        "ours Q1-Q3 | authors Q1-Q3 | KS D (p) | target | wall s | compile s | s/setting |",
+        "|---|---:|---:|---:|---:|---:|---|---|---|---|---:|---:|---:|",
+    ]
+    for r in rows:
+        o, t, tm = r["ours"], r["authors"], r["timing"]
+        wall = tm.get("seconds", float("nan"))
+        comp = tm.get("compile_seconds", float("nan"))
+        lines.append(
+            f"| {r['grid']} | {o['median']:.3f} | {t['median']:.3f} | {r['median_gap']:+.3f} | "
+            f"{o['mean']:.3f} | {t['mean']:.3f} | {o['q1']:.3f}-{o['q3']:.3f} | "
+            f"{t['q1']:.3f}-{t['q3']:.3f} | {r['ks_statistic']:.2f} ({r['ks_pvalue']:.2g}) | "
+            f"{'met' if r['meets_target'] else 'MISSED'} | {wall:.0f} | {comp:.0f} | "
+            f"{wall / max(o['n'], 1):.2f} |"
+        )
+    lines.append("")
+    lines.append("| dataset | settings | ours pooled median | authors pooled median | target |")
+    lines.append("|---|---:|---:|---:|---|")
+    for data, p in pooled_rows.items():
+        lines.append(
+            f"| {data} | {p['n']} | {p['ours_median']:.3f} | {p['authors_median']:.3f} | "
+            f"{'met' if p['meets_target'] else 'MISSED'} |"
+        )
+    text = "\n".join(lines) + "\n"
+    print(text)
+    args.out.mkdir(parents=True, exist_ok=True)
+    from debinn_jax.io import write_json_atomic, write_text_atomic
+
+    write_text_atomic(args.out / "comparison.md", text)
+    write_json_atomic(args.out / "comparison.json", {"grids": rows, "pooled": pooled_rows})
+    if boxes:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(12, 4.5))
+        data, labels, colors = [], [], []
+        for name, a, b in boxes:
+            data += [a, b]
+            labels += [f"{name}\nours", f"{name}\nauthors"]
+            colors += ["tab:blue", "tab:orange"]
+        bp = ax.boxplot(data, patch_artist=True, widths=0.6)
+        for patch, c in zip(bp["boxes"], colors):
+            patch.set_facecolor(c)
+            patch.set_alpha(0.5)
+        ax.set_xticks(range(1, len(labels) + 1), labels, rotation=90, fontsize=7)
+        ax.set_ylabel("test balanced accuracy (Fold-1)")
+        ax.set_title("2025 GA: debinn-jax (blue) vs the authors' program (orange), 128 settings")
+        fig.tight_layout()
+        fig.savefig(args.out / "boxplot.png", dpi=110)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
