@@ -12,13 +12,13 @@ from __future__ import annotations
 import csv
 import dataclasses
 import math
-import os
 from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from _shared import data_dir, reference_dir
 
 import debinn_jax as dj
 from debinn_jax.authors import (
@@ -44,22 +44,8 @@ F64_TOL = 1e-12
 F32_TOL = 1e-5
 
 
-def _repo_parent() -> Path:
-    return Path(__file__).resolve().parents[1].parent
-
-
-def _reference_dir() -> Path:
-    env = os.environ.get("DEBINN_REFERENCE_DIR")
-    return Path(env) if env else _repo_parent() / "shared" / "reference"
-
-
-def _data_dir() -> Path:
-    env = os.environ.get("DEBINN_DATA_DIR")
-    return Path(env) if env else _repo_parent() / "shared" / "data"
-
-
 def _model_dir(name: str) -> Path:
-    path = _reference_dir() / "models" / name
+    path = reference_dir() / "models" / name
     for file in ("BestModel.bin", "expected_train_proba.csv", "expected_test_proba.csv"):
         if not (path / file).is_file():
             pytest.skip(
@@ -70,7 +56,7 @@ def _model_dir(name: str) -> Path:
 
 
 def _fold_dir(name: str) -> Path:
-    path = _data_dir() / MODELS[name][0] / "Fold-1"
+    path = data_dir() / MODELS[name][0] / "Fold-1"
     for part in PARTS:
         for kind in "FL":
             if not (path / f"{part}{kind}.csv").is_file():

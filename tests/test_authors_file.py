@@ -10,7 +10,6 @@ from __future__ import annotations
 import configparser
 import csv
 import io
-import os
 import struct
 import zipfile
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from _shared import reference_dir
 
 from debinn_jax import authors_file as af
 from debinn_jax.authors_file import (
@@ -31,16 +31,8 @@ DLBCL = "DLBCL-2H-Hinton-S69"
 HECKTOR = "HECKTOR-1H-S24"
 
 
-def _reference_dir() -> Path:
-    """``$DEBINN_REFERENCE_DIR``, else ``<repo>/../shared/reference``."""
-    env = os.environ.get("DEBINN_REFERENCE_DIR")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[1].parent / "shared" / "reference"
-
-
 def _model_dir(name: str) -> Path:
-    path = _reference_dir() / "models" / name
+    path = reference_dir() / "models" / name
     if not (path / "BestModel.bin").is_file():
         pytest.skip(
             f"authors' reference model not found at {path / 'BestModel.bin'} "

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import csv
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+from _shared import data_dir
 
 from debinn_jax.cli import main
 
@@ -24,12 +24,6 @@ chunk = 50
 validation_fraction = 0.0
 patience = 1000
 """
-
-
-def data_dir() -> Path:
-    """``$DEBINN_DATA_DIR``, else ``<repo>/../shared/data``."""
-    env = os.environ.get("DEBINN_DATA_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 def _rows(n: int, seed: int) -> tuple[np.ndarray, list[str]]:

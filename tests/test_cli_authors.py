@@ -8,7 +8,6 @@ naming the path, when they are absent.
 from __future__ import annotations
 
 import csv
-import os
 import re
 import shutil
 from pathlib import Path
@@ -16,7 +15,8 @@ from pathlib import Path
 import jax
 import numpy as np
 import pytest
-from test_cli import data_dir, run  # tests/ is on sys.path (pytest rootdir)
+from _shared import data_dir, reference_dir
+from test_cli import run  # tests/ is on sys.path (pytest rootdir)
 
 from debinn_jax.commands.user import _class_indices
 from debinn_jax.io import (
@@ -42,12 +42,6 @@ PUBLISHED = {
         {"TP": 33, "TN": 19, "FP": 0, "FN": 22, "ACC": 0.7027, "BACC": 0.8000},
     ),
 }
-
-
-def reference_dir() -> Path:
-    """``$DEBINN_REFERENCE_DIR``, else ``<repo>/../shared/reference``."""
-    env = os.environ.get("DEBINN_REFERENCE_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared" / "reference"
 
 
 def _existing(path: Path, what: str, variable: str) -> Path:

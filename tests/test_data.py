@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+from _shared import data_dir
 
 from debinn_jax.data import (
     DataError,
@@ -21,14 +21,6 @@ from debinn_jax.data import (
 
 # --------------------------------------------------------------------------------------------
 # helpers
-
-
-def data_dir() -> Path:
-    """Shared benchmark data: $DEBINN_DATA_DIR, else <repo>/../shared/data."""
-    env = os.environ.get("DEBINN_DATA_DIR")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 def real_path(relative: str) -> Path:

@@ -12,13 +12,12 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
-import os
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from _shared import data_dir
 from jax import flatten_util
 
 import debinn_jax as dj
@@ -44,12 +43,6 @@ from debinn_jax.sweep import run_many
 
 # --------------------------------------------------------------------------------------------
 # shared data, networks and configs
-
-
-def data_dir() -> Path:
-    """``$DEBINN_DATA_DIR``, else ``<repo>/../shared/data``."""
-    env = os.environ.get("DEBINN_DATA_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 def _blobs(n0: int = 24, n1: int = 16, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -11,11 +11,11 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+from _shared import reference_dir
 
 from debinn_jax.cli import main
 from debinn_jax.data import DataError
@@ -37,12 +37,6 @@ SUMMARY_HEADER = (
     "SNS (o);SPC (o);PPV (o);NPV (o);ACC (o);BACC (o);"
     "SNS (CI95%);SPC (CI95%);PPV (CI95%);NPV (CI95%);ACC (CI95%);BACC (CI95%)"
 )
-
-
-def reference_dir() -> Path:
-    """``$DEBINN_REFERENCE_DIR``, else ``<repo>/../shared/reference``."""
-    env = os.environ.get("DEBINN_REFERENCE_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared" / "reference"
 
 
 def real_settings_file() -> Path:

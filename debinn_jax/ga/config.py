@@ -334,9 +334,12 @@ class GAConfig:
         ``FLOAT_FIELDS``, int32 for ``INT_FIELDS`` (``early_stopping=None`` -> ``NEVER``), and
         the network switches ``FLAG_FIELDS`` (1 = as the spec says). ``l1``/``l2`` come from
         ``loss``. They are traced, not static: changing them does not recompile, and sweeps
-        vmap them. The config must be resolved (no ``"auto"``)."""
-        if not self.is_resolved:
-            raise ValueError("GAConfig.numeric: resolve the 'auto' fields first (.resolve(spec))")
+        vmap them. ``beat_period`` and ``early_stopping`` must not be ``"auto"``."""
+        if AUTO in (self.beat_period, self.early_stopping):
+            raise ValueError(
+                "GAConfig.numeric: beat_period/early_stopping are 'auto'; resolve them first "
+                "(config.resolve(spec))"
+            )
         values = {**{n: getattr(self, n, None) for n in NUMERIC_FIELDS}}
         values["l1"], values["l2"] = self.loss.l1, self.loss.l2
         out: dict[str, Any] = {name: jnp.float32(values[name]) for name in FLOAT_FIELDS}
