@@ -494,20 +494,7 @@ def run_grid(
                     c0 = compiled["seconds"]
                     fold_key = jax.random.fold_in(jax.random.key(seed), f_idx)
                     keys = jax.numpy.stack([jax.random.fold_in(fold_key, i) for i, _ in part])
-                    settings: dict[str, Any] = {
-                        name: np.array([getattr(r.config.resolve(r.spec), name) for _, r in part])
-                        for name in ("r_max", "r_min", "mutation_prob", "generations")
-                    }
-                    settings["beat_period"] = np.array(
-                        [r.config.resolve(r.spec).beat_period for _, r in part]
-                    )
-                    settings["early_stopping"] = np.array(
-                        [_margin(r.config.resolve(r.spec)) for _, r in part]
-                    )
-                    settings["l1"] = np.array([r.config.loss.l1 for _, r in part])
-                    settings["l2"] = np.array([r.config.loss.l2 for _, r in part])
-                    for flag in ("standardize_weights", "normalization", "spatial_dropout"):
-                        settings[flag] = np.array([r.switches[flag] for _, r in part])
+                    settings = _sweep_settings([r for _, r in part])
                     sweep = run_many(spec, X, y, keys, cfg, settings=settings, run_batch_size=1)
                     seconds = time.perf_counter() - t_call
                     for j, (i, r) in enumerate(part):
@@ -557,6 +544,21 @@ def run_grid(
         _write_outputs(out_dir, records, data_name, {**meta, "timing": timing})
     records.sort(key=lambda r: (r["fold"], r["index"]))
     return GridResult(records=tuple(records), timing=timing)
+
+
+def _sweep_settings(runs: Sequence[GridRun]) -> dict[str, np.ndarray]:
+    """The per-run numbers of ``runs`` (one compile group) as ``run_many`` settings."""
+    configs = [r.config.resolve(r.spec) for r in runs]
+    out: dict[str, np.ndarray] = {
+        name: np.array([getattr(c, name) for c in configs])
+        for name in ("r_max", "r_min", "mutation_prob", "generations", "beat_period")
+    }
+    out["early_stopping"] = np.array([_margin(c) for c in configs])
+    out["l1"] = np.array([c.loss.l1 for c in configs])
+    out["l2"] = np.array([c.loss.l2 for c in configs])
+    for flag in ("standardize_weights", "normalization", "spatial_dropout"):
+        out[flag] = np.array([r.switches[flag] for r in runs])
+    return out
 
 
 def _as_input(X: Any) -> Any:
