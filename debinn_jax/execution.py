@@ -476,7 +476,15 @@ def run_grid(
     records = _finished(out_dir) if resume else []
     done = {(r["name"], r["fold"]) for r in records}
     data_name = runs[0].data if runs else ""
-    meta = {"format": "debinn-grid", "format_version": 1, "seed": seed, "data": data_name}
+    import jax.numpy as jnp
+
+    meta = {
+        "format": "debinn-grid",
+        "format_version": 1,
+        "seed": seed,
+        "data": data_name,
+        "dtype": str(jnp.zeros(()).dtype),
+    }
     groups: dict[tuple[Any, Any], list[tuple[int, GridRun]]] = {}
     for run in runs:
         groups.setdefault(compile_group(run), []).append((run.index, run))

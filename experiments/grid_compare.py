@@ -39,9 +39,10 @@ def authors_bacc(path: Path) -> dict[str, float]:
     return out
 
 
-def ours_bacc(path: Path, data: str) -> tuple[dict[str, float], dict]:
+def ours_bacc(path: Path) -> tuple[dict[str, float], dict]:
+    """Our test BACC per setting, keyed like the authors' summary (``<Data>-<column>``)."""
     doc = json.loads(path.read_text())
-    values = {f"{data}-{r['name']}": r["test"]["BACC"] for r in doc["records"]}
+    values = {f"{doc['data']}-{r['name']}": r["test"]["BACC"] for r in doc["records"]}
     return values, doc.get("timing", {})
 
 
@@ -66,9 +67,11 @@ def main() -> int:
             ref_path = args.reference / name / "summary.csv"
             if not (ours_path.is_file() and ref_path.is_file()):
                 continue
-            ours, timing = ours_bacc(ours_path, data)
+            ours, timing = ours_bacc(ours_path)
             theirs = authors_bacc(ref_path)
             common = sorted(set(ours) & set(theirs))
+            if not common:
+                continue
             a = np.array([ours[k] for k in common])
             b = np.array([theirs[k] for k in common])
             ks = ks_2samp(a, b)
@@ -76,6 +79,7 @@ def main() -> int:
             rows.append(
                 {
                     "grid": name,
+                    "complete": len(common) == len(theirs),
                     "ours": so,
                     "authors": st,
                     "ks_statistic": float(ks.statistic),
@@ -107,12 +111,14 @@ def main() -> int:
     for r in rows:
         o, t, tm = r["ours"], r["authors"], r["timing"]
         wall = tm.get("seconds", float("nan"))
+        partial = "" if r["complete"] else f" ({o['n']} settings so far)"
         comp = tm.get("compile_seconds", float("nan"))
         lines.append(
             f"| {r['grid']} | {o['median']:.3f} | {t['median']:.3f} | {r['median_gap']:+.3f} | "
             f"{o['mean']:.3f} | {t['mean']:.3f} | {o['q1']:.3f}-{o['q3']:.3f} | "
             f"{t['q1']:.3f}-{t['q3']:.3f} | {r['ks_statistic']:.2f} ({r['ks_pvalue']:.2g}) | "
-            f"{'met' if r['meets_target'] else 'MISSED'} | {wall:.0f} | {comp:.0f} | "
+            f"{'met' if r['meets_target'] else 'MISSED'}{partial} | "
+            f"{wall:.0f} | {comp:.0f} | "
             f"{wall / max(o['n'], 1):.2f} |"
         )
     lines.append("")

@@ -530,3 +530,14 @@ def test_grid_runs_keep_their_column_index():
         pytest.skip(f"reference grid not found at {path}")
     runs = grid_runs(read_execution_settings(path), 17, 2)
     assert [r.index for r in runs] == list(range(128))
+
+
+def test_grid_command_restores_the_callers_precision(tmp_path):
+    """``debinn grid`` runs in float64 by default but leaves the caller's x64 setting as it was."""
+    import jax
+
+    from debinn_jax.cli import main
+
+    before = bool(jax.config.jax_enable_x64)
+    assert main(["grid", str(tmp_path / "missing"), "--out", str(tmp_path / "out")]) == 2
+    assert bool(jax.config.jax_enable_x64) == before
