@@ -367,7 +367,9 @@ def positions(spec: NetworkSpec, coords: Coords) -> tuple[dict[str, jax.Array], 
             # population's weights into a program 5x slower (measured, jax 0.10.2: 2.4 vs
             # 0.49 ms for 64 DLBCL networks; an optimization_barrier does not help).
             entry = {
-                k: layer[k].at[:, 2].set(layer[k][:, 2]) for k in ("soma", "axon") if k in layer
+                k: jnp.asarray(layer[k]).at[:, 2].set(layer[k][:, 2])
+                for k in ("soma", "axon")
+                if k in layer
             }
             zs = jnp.concatenate([v[:, 2] for v in entry.values()])
             entry["z_range"] = jnp.stack([jnp.min(zs), jnp.max(zs)])

@@ -768,3 +768,12 @@ def test_invalid_spec_values_raise(kwargs: dict, field: str) -> None:
 def test_invalid_reference_2025_normalization_raises() -> None:
     with pytest.raises(ValueError, match="NetworkSpec.normalization"):
         dj.NetworkSpec.reference_2025(3, (9,), 2, normalization="groups")
+
+
+def test_numpy_coordinates_work_outside_jit() -> None:
+    """Results hold numpy coordinates: the 2025 geometry must accept them (not only jax arrays)."""
+    spec = dj.NetworkSpec.reference_2025(3, (8,), 2)
+    coords = jax.tree_util.tree_map(np.asarray, dj.init_coords(jax.random.key(0), spec))
+    pos = dj.positions(spec, coords)
+    np.testing.assert_array_equal(pos[1]["soma"], coords[1]["soma"])
+    assert [w.shape for w in dj.layer_weights(spec, coords)] == [(3, 8), (8, 2)]
