@@ -402,3 +402,16 @@ def test_load_table_min_classes(tmp_path: Path) -> None:
         load_table(path)
     ds = load_table(path, min_classes=1)
     assert ds.classes == ("x",) and ds.y.tolist() == [0, 0]
+
+
+def test_class_order_string_as_the_authors_program(tmp_path):
+    """``class_order="string"`` sorts labels as text (the 2025 program); values stay numbers."""
+    path = tmp_path / "t.csv"
+    rows = ["a,b,label"] + [f"{i},{i % 3},{lab}" for i, lab in enumerate([1, 2, 10] * 4)]
+    path.write_text("\n".join(rows) + "\n")
+    assert load_table(path).classes == (1, 2, 10)
+    ds = load_table(path, class_order="string")
+    assert ds.classes == (1, 10, 2)
+    assert [ds.classes[c] for c in ds.y[:3]] == [1, 2, 10]
+    with pytest.raises(ValueError, match="class_order"):
+        load_table(path, class_order="numeric")

@@ -223,11 +223,22 @@ def _number(raw: str) -> int | float | None:
     return int(v) if v.is_integer() else v
 
 
-def _classes_of(raw: Sequence[str]) -> tuple[Label, ...]:
+CLASS_ORDERS = ("natural", "string")
+
+
+def _classes_of(raw: Sequence[str], order: str = "natural") -> tuple[Label, ...]:
     """Distinct label values, sorted: numbers (integral ones as int) when all parse as numbers,
-    else the strings."""
+    else the strings. ``order="string"`` sorts numbers by their text as the authors' 2025
+    program does (``"10"`` before ``"2"``); the values stay numbers."""
+    if order not in CLASS_ORDERS:
+        raise ValueError(f"class_order must be one of {CLASS_ORDERS}, got {order!r}")
     numbers = [_number(v) for v in raw]
     if all(v is not None for v in numbers):
+        if order == "string":
+            text: dict[Label, str] = {}
+            for v, r in zip(numbers, raw):
+                text[v] = min(text.get(v, r.strip()), r.strip())
+            return tuple(sorted(text, key=lambda v: text[v]))
         return tuple(sorted(set(numbers)))  # type: ignore[type-var]
     return tuple(sorted(set(raw)))
 
@@ -399,7 +410,9 @@ def _fold_dataset(
     )
 
 
-def load_fold(path: PathLike, label: str | None = None, *, missing: str = "drop") -> Fold:
+def load_fold(
+    path: PathLike, label: str | None = None, *, missing: str = "drop", class_order: str = "natural"
+) -> Fold:
     """Read a DEBI-NN "Fold" folder (spec section 8).
 
     The folder holds ``TrainF.csv``, ``TrainL.csv``, ``TestF.csv``, ``TestL.csv`` and optionally
@@ -415,6 +428,8 @@ def load_fold(path: PathLike, label: str | None = None, *, missing: str = "drop"
         path: the Fold folder.
         label: label column of the label files (default: their last column).
         missing: ``"drop"`` or ``"error"`` (see above).
+        class_order: ``"natural"`` (numeric labels in numeric order) or ``"string"`` (sorted
+            as text, the authors' 2025 program's class order: labels 1, 2, 10 -> 1, 10, 2).
 
     Returns:
         ``Fold(train, test, validate)``; ``validate`` is None when the files are absent.
@@ -443,7 +458,7 @@ def load_fold(path: PathLike, label: str | None = None, *, missing: str = "drop"
     train_part = _read_fold_part(folder / "TrainF.csv", folder / "TrainL.csv", label, missing)
     if not train_part.keys:
         raise _no_cases_error(train_part)
-    classes = _classes_of(train_part.labels_raw)
+    classes = _classes_of(train_part.labels_raw, class_order)
     if len(classes) < 2:
         raise _one_class_error(train_part.labels.path, classes, len(train_part.keys))
     names = train_part.feature_names
@@ -470,6 +485,7 @@ def load_table(
     *,
     min_classes: int = 2,
     missing: str = "drop",
+    class_order: str = "natural",
 ) -> Dataset:
     """Read a plain CSV table (comma, semicolon or tab, sniffed from the header line).
 
@@ -486,6 +502,7 @@ def load_table(
         min_classes: fewest distinct labels accepted (2 for training data; 1 to score a model
             on a test file that happens to hold a single class).
         missing: ``"drop"`` or ``"error"`` (see above).
+        class_order: ``"natural"`` or ``"string"`` (see :func:`load_fold`).
     """
     _check_missing_rule(missing)
     table = read_csv(Path(path))
@@ -527,7 +544,7 @@ def load_table(
             f"label, {n_missing} with missing values); expected at least one"
         )
     raw = [table.rows[r][lcol] for r in keep]
-    classes = _classes_of(raw)
+    classes = _classes_of(raw, class_order)
     if len(classes) < min_classes:
         raise _one_class_error(table.path, classes, len(keep))
     index = {c: i for i, c in enumerate(classes)}
@@ -546,7 +563,7 @@ def load_table(
 
 
 def load_dataset(
-    path: PathLike, label: str | None = None, *, missing: str = "drop"
+    path: PathLike, label: str | None = None, *, missing: str = "drop", class_order: str = "natural"
 ) -> Fold | Dataset:
     """Load by kind: ``"moons"`` -> two-moons :class:`Dataset` (default settings); a folder ->
     :func:`load_fold` (a :class:`Fold`); a file -> :func:`load_table` (a :class:`Dataset`).
@@ -557,7 +574,7 @@ def load_dataset(
 
         return make_moons_dataset()
     if p.is_dir():
-        return load_fold(p, label=label, missing=missing)
+        return load_fold(p, label=label, missing=missing, class_order=class_order)
     if p.is_file():
-        return load_table(p, label=label, missing=missing)
+        return load_table(p, label=label, missing=missing, class_order=class_order)
     raise DataError(f"data not found: {p}; expected a Fold folder, a CSV file, or the name 'moons'")
