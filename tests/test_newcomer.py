@@ -20,21 +20,10 @@ from pathlib import Path
 import jax
 import numpy as np
 import pytest
+from test_cli import CONFIG  # the same GD settings: compiled programs are reused
 
 from debinn_jax.cli import main
 
-CONFIG = """\
-[network]
-hidden = []
-
-[gd]
-epochs = 50
-learning_rate = 0.05
-starts = 1
-chunk = 50
-validation_fraction = 0.0
-patience = 1000
-"""
 GD = dict(
     hidden=(),
     trainer="gd",
