@@ -72,6 +72,15 @@ def one_line(err: str, command: str) -> str:
     return lines[0]
 
 
+def _reading_argv(command: str, data: Path, model: Path, work: Path) -> list:
+    """The command line of ``command`` reading ``data`` (predict, evaluate or fit)."""
+    return {
+        "predict": ["predict", "--model", model, "--data", data, "--out", "-"],
+        "evaluate": ["evaluate", "--model", model, "--data", data],
+        "fit": ["fit", "--data", data, "--trainer", "gd", "--out", work / "never.debinn"],
+    }[command]
+
+
 @pytest.fixture(scope="module")
 def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = tmp_path_factory.mktemp("newcomer")
@@ -213,12 +222,7 @@ def test_cli_values_beyond_float32_name_file_row_and_column(
     lines[4] = ";".join(cells)
     bad = work / f"big-{value}.csv"
     bad.write_text("\n".join(lines) + "\n")
-    argv = {
-        "predict": ["predict", "--model", fitted.model, "--data", bad, "--out", "-"],
-        "evaluate": ["evaluate", "--model", fitted.model, "--data", bad],
-        "fit": ["fit", "--data", bad, "--trainer", "gd", "--out", work / "never.debinn"],
-    }[command]
-    code, out, err = run(capsys, *argv)
+    code, out, err = run(capsys, *_reading_argv(command, bad, fitted.model, work))
     assert code == 2
     line = one_line(err, command)
     assert f"{bad}, row key 'P3', column 'age': {float(value):g} is too large" in line
@@ -297,12 +301,7 @@ def test_cli_utf16_and_pipe_files_say_what_was_found(
         (utf16, f"{utf16}: not UTF-8 text, it looks like UTF-16"),
         (pipe, f"{pipe}: the header line is separated by '|'; supported delimiters are ','"),
     ):
-        argv = {
-            "predict": ["predict", "--model", fitted.model, "--data", path, "--out", "-"],
-            "evaluate": ["evaluate", "--model", fitted.model, "--data", path],
-            "fit": ["fit", "--data", path, "--trainer", "gd", "--out", work / "never.debinn"],
-        }[command]
-        code, _, err = run(capsys, *argv)
+        code, _, err = run(capsys, *_reading_argv(command, path, fitted.model, work))
         assert code == 2
         line = one_line(err, command)
         assert expected in line
