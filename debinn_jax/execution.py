@@ -106,6 +106,136 @@ def read_execution_settings(path: str | Path) -> ExecutionSettings:
 
 
 # --------------------------------------------------------------------------------------------
+# the authors' regulariser grid, generated
+
+#: One column of the authors' 2025 grid with every regulariser off (DEBINN-2025.md sections
+#: 2-5); :func:`regulariser_grid` fills in the data name, the layer sizes and the 7 bits.
+BASE_COLUMN: dict[str, str] = {
+    "Data": "",
+    "Model/Layers/Input/ActionType": "LReLu",
+    "Model/Layers/Input/DistanceType": "GaussianConst",
+    "Model/Layers/Input/Geometry": "Euclidean",
+    "Model/Layers/Input/NeuronCount": "1",
+    "Model/Layers/Hidden/NeuronCount": "",
+    "Model/Layers/Hidden/ActionType": "LReLu",
+    "Model/Layers/Hidden/DistanceType": "GaussianConst",
+    "Model/Layers/Hidden/Geometry": "Euclidean",
+    "Model/Layers/Hidden/GroupCount": "AUTO",
+    "Model/Layers/Hidden/DropoutProbability": "AUTO",
+    "Model/Layers/Output/ActionType": "LReLu",
+    "Model/Layers/Output/DistanceType": "GaussianConst",
+    "Model/Layers/Output/Geometry": "Euclidean",
+    "Model/Layers/Output/NeuronCount": "2",
+    "Model/Layers/Output/DropoutProbability": "0",
+    "Model/LayerZSnappingMethod": "None",
+    "Model/SpatialInitializationType": "Singularity",
+    "Model/AbsoluteZCoordinates": "FALSE",
+    "Model/DistanceRegularizationThreshold": "AUTO",
+    "Analytics/Type": "LossAnalytics",
+    "Analytics/Loss/Unit": "EntropyLoss",
+    "Analytics/Loss/Alpha": "1",
+    "Optimizer/GenerationTraining": "Single",
+    "Optimizer/MaximumMutationRate": "2",
+    "Optimizer/MinimumMutationRate": "0.5",
+    "Optimizer/MutationDelta": "1",
+    "Optimizer/PopulationCount": "AUTO",
+    "Optimizer/IterationCount": "1000",
+    "Optimizer/BeatLength": "AUTO",
+    "Optimizer/BeatPattern": "Linear",
+    "Optimizer/RegenerateAnalyticsFrequency": "AUTO",
+    "Optimizer/ModelSelectionMethod": "AllIn",
+    "Optimizer/EnsembleCount": "1",
+    "Optimizer/TournamentCount": "AUTO",
+    "Optimizer/MinLeaveOutRatio": "0.2",
+    "Optimizer/MaxLeaveOutRatio": "0.5",
+    "Optimizer/LeaveOutStep": "0.05",
+    "Optimizer/SplitCountPerLeaveOutRatio": "AUTO",
+    "Regularizer/LabelSmoothing": "TRUE",
+    "Regularizer/EarlyStopping": "TRUE",
+    "Regularizer/EarlyStoppingMargin": "AUTO",
+    "Regularizer/L1Lambda": "0",
+    "Regularizer/L2Lambda": "0",
+    "Regularizer/DropConnect": "FALSE",
+    "Regularizer/SpatialDropout": "FALSE",
+    "Regularizer/GroupNormalization": "FALSE",
+    "Regularizer/WeightsStandardize": "FALSE",
+    "Model/ShiftScaleOptimize": "FALSE",
+}
+
+#: The grid's bits (setting S = 1 + sum of 2^bit): key and its value when the bit is set.
+GRID_BITS: tuple[tuple[str, str], ...] = (
+    ("Model/ShiftScaleOptimize", "TRUE"),
+    ("Regularizer/WeightsStandardize", "TRUE"),
+    ("Regularizer/GroupNormalization", "Activation"),
+    ("Regularizer/SpatialDropout", "TRUE"),
+    ("Regularizer/DropConnect", "TRUE"),
+    ("Regularizer/L2Lambda", "0.01"),
+    ("Regularizer/L1Lambda", "0.01"),
+)
+
+
+def grid_setting(
+    number: int, hidden: Sequence[int], *, data: str = "data", n_classes: int = 2
+) -> dict[str, str]:
+    """Column ``number`` (1-128) of the authors' regulariser grid for ``hidden`` layer sizes.
+
+    Setting S has bit ``b`` of ``S - 1`` set for the regulariser ``GRID_BITS[b]``: bit0
+    ShiftScaleOptimize, bit1 WeightsStandardize, bit2 GroupNormalization=Activation, bit3
+    SpatialDropout, bit4 DropConnect (inert), bit5 L2 0.01, bit6 L1 0.01.
+
+    Raises:
+        ValueError: ``number`` outside 1..128 or empty ``hidden``.
+    """
+    if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= 128:
+        raise ValueError(f"setting number must be an integer in 1..128, got {number!r}")
+    if not hidden or min(hidden) < 1:
+        raise ValueError(f"hidden must hold layer sizes >= 1, got {tuple(hidden)!r}")
+    col = dict(BASE_COLUMN)
+    col["Data"] = data
+    col["Model/Layers/Hidden/NeuronCount"] = ",".join(str(int(h)) for h in hidden)
+    col["Model/Layers/Output/NeuronCount"] = str(int(n_classes))
+    for bit, (key, value) in enumerate(GRID_BITS):
+        if (number - 1) >> bit & 1:
+            col[key] = value
+    return col
+
+
+def regulariser_grid(
+    hidden: Sequence[int],
+    *,
+    data: str = "data",
+    prefix: str = "S",
+    n_classes: int = 2,
+    iterations: int | None = None,
+) -> ExecutionSettings:
+    """The authors' 128-setting regulariser grid (DEBINN-2025.md section 5), generated.
+
+    Column ``S`` equals the authors' ``<ARCH>-S<S>`` column of their executionSettings.csv for
+    the same layer sizes (tested against the published files).
+
+    Args:
+        hidden: hidden layer sizes, e.g. ``(85, 64)`` (the authors' DLBCL 2H-Hinton).
+        data: the ``Data`` value (a name only).
+        prefix: column names are ``f"{prefix}{S}"`` (the authors use ``"2H-Hinton-S"``).
+        n_classes: output neurons.
+        iterations: override of ``Optimizer/IterationCount`` (1000), e.g. for a quick run.
+    """
+    if iterations is not None and (isinstance(iterations, bool) or int(iterations) < 1):
+        raise ValueError(f"iterations must be an integer >= 1, got {iterations!r}")
+    numbers = range(1, 129)
+    columns = []
+    for n in numbers:
+        col = grid_setting(n, hidden, data=data, n_classes=n_classes)
+        if iterations is not None:
+            col["Optimizer/IterationCount"] = str(int(iterations))
+        columns.append(col)
+    sizes = "-".join(str(int(h)) for h in hidden)
+    return ExecutionSettings(
+        f"<regulariser grid {sizes}>", tuple(f"{prefix}{n}" for n in numbers), tuple(columns)
+    )
+
+
+# --------------------------------------------------------------------------------------------
 # one column -> one run
 
 
@@ -337,6 +467,22 @@ def compile_group(run: GridRun) -> tuple[Any, Any]:
 
 
 @contextlib.contextmanager
+def precision(name: str) -> Iterator[None]:
+    """Compute in ``"float64"`` or ``"float32"`` inside the block (``jax_enable_x64``); the
+    caller's setting is restored afterwards."""
+    import jax
+
+    if name not in ("float32", "float64"):
+        raise ValueError(f"precision must be 'float32' or 'float64', got {name!r}")
+    previous = bool(jax.config.jax_enable_x64)
+    jax.config.update("jax_enable_x64", name == "float64")
+    try:
+        yield
+    finally:
+        jax.config.update("jax_enable_x64", previous)
+
+
+@contextlib.contextmanager
 def compile_timer() -> Iterator[dict[str, float]]:
     """Collect XLA compilation time and count while the block runs.
 
@@ -362,7 +508,8 @@ def compile_timer() -> Iterator[dict[str, float]]:
 
 
 def _binary_metrics(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
-    """The authors' summary metrics (class 1 positive for two classes), as fractions."""
+    """The authors' summary metrics (class 1 positive for two classes), as fractions, plus
+    ``AUC``, ``ECE``, ``Brier`` and ``MCC`` (not in the authors' summary.csv)."""
     from debinn_jax.metrics import classification_metrics
 
     m = classification_metrics(y, proba)
@@ -374,7 +521,10 @@ def _binary_metrics(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
         "ACC": "accuracy",
         "BACC": "balanced_accuracy",
     }
-    return {k: float(m[v]) for k, v in keys.items()}
+    out = {k: float(m[v]) for k, v in keys.items()}
+    out.update(AUC=float(m["auc"]), ECE=float(m["ece"]), Brier=float(m["brier"]))
+    out["MCC"] = float(m["mcc"])
+    return out
 
 
 SUMMARY_METRICS = ("SNS", "SPC", "PPV", "NPV", "ACC", "BACC")
@@ -416,8 +566,13 @@ def _write_outputs(
     write_text_atomic(out / "summary.csv", summary_csv(records, data_name))
 
 
-def _finished(out: Path | None) -> list[dict[str, Any]]:
-    """Records of an earlier, interrupted run of the same grid (``results.json``)."""
+def _finished(out: Path | None, meta: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Records of an earlier, interrupted run of the same grid (``results.json``).
+
+    Raises:
+        DataError: the file is not a grid results file, or it was written with another seed,
+            data name or precision than ``meta`` (resuming would mix two grids).
+    """
     if out is None or not (out / "results.json").is_file():
         return []
     path = out / "results.json"
@@ -425,11 +580,18 @@ def _finished(out: Path | None) -> list[dict[str, Any]]:
         doc = json.loads(path.read_text())
         records = doc["records"]
         assert isinstance(records, list)
-        return [r for r in records if {"name", "fold", "test"} <= set(r)]
+        records = [r for r in records if {"name", "fold", "test"} <= set(r)]
     except (json.JSONDecodeError, KeyError, AssertionError, TypeError):
         raise DataError(
             f"{path}: not a results file of 'debinn grid'; move it away or choose another --out"
         ) from None
+    for key in ("seed", "data", "dtype"):
+        if meta is not None and key in doc and doc[key] != meta[key]:
+            raise DataError(
+                f"{path}: written by a grid with {key} {doc[key]!r}, this one has "
+                f"{meta[key]!r}; pass --restart to start over, or choose another --out"
+            )
+    return records
 
 
 def run_grid(
@@ -473,8 +635,6 @@ def run_grid(
     out_dir = None if out is None else Path(out)
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
-    records = _finished(out_dir) if resume else []
-    done = {(r["name"], r["fold"]) for r in records}
     data_name = runs[0].data if runs else ""
     import jax.numpy as jnp
 
@@ -485,6 +645,8 @@ def run_grid(
         "data": data_name,
         "dtype": str(jnp.zeros(()).dtype),
     }
+    records = _finished(out_dir, meta) if resume else []
+    done = {(r["name"], r["fold"]) for r in records}
     groups: dict[tuple[Any, Any], list[tuple[int, GridRun]]] = {}
     for run in runs:
         groups.setdefault(compile_group(run), []).append((run.index, run))

@@ -54,15 +54,11 @@ def _folds(args: argparse.Namespace, data_name: str) -> list[tuple[str, object]]
 
 def run_grid_command(args: argparse.Namespace) -> int:
     """Read the settings, check them all, run the grid, print a summary."""
-    import jax
+    from debinn_jax.execution import precision
 
     # the whole grid runs in one precision; the caller's setting is restored afterwards
-    previous = bool(jax.config.jax_enable_x64)
-    jax.config.update("jax_enable_x64", args.precision == "float64")
-    try:
+    with precision(args.precision):
         return _run_grid(args)
-    finally:
-        jax.config.update("jax_enable_x64", previous)
 
 
 def _run_grid(args: argparse.Namespace) -> int:

@@ -67,7 +67,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--methods",
         type=_csv,
         default=None,
-        help="subset of ga,gd,logreg,random_forest,mlp (default: all)",
+        help="subset of ga,gd,logreg,random_forest,mlp,ga2025 (default: all; ga2025: the 2025 "
+        "GA's regulariser grid, tasks with a [ga2025] table only)",
     )
     p.add_argument("--no-figures", action="store_true", help="do not write PNG figures")
     p.add_argument("--quiet", action="store_true", help="no progress output")
