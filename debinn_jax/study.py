@@ -1172,16 +1172,20 @@ def write_summary(results: Mapping[str, Any]) -> str:
             "",
             f"- data: {t['source']}; {t['n_features']} features, {t['n_classes']} classes",
             f"- protocol: {t['protocol']}",
-            f"- layout: **{sel['selected']}** {tuple(t['hidden'])} ({sel['method']})",
         ]
-        if sel.get("scores"):
-            parts = [f"{n} {_fmt(s['mean'])}" for n, s in sel["scores"].items()]
-            lines.append(f"- validation balanced accuracy per layout: {', '.join(parts)}")
+        if any((name, m) in rows for m in ("ga", "gd", *BASELINES)):
+            lines.append(f"- layout: **{sel['selected']}** {tuple(t['hidden'])} ({sel['method']})")
+            if sel.get("scores"):
+                parts = [f"{n} {_fmt(s['mean'])}" for n, s in sel["scores"].items()]
+                lines.append(f"- validation balanced accuracy per layout: {', '.join(parts)}")
+            lines.append(
+                f"- GA: population {t['ga']['population_size']}, up to "
+                f"{t['ga']['generations']} generations (early stopping "
+                f"{t['ga']['early_stopping']}); GD: {t['gd']['optimizer']} "
+                f"lr {t['gd']['learning_rate']}, up to {t['gd']['epochs']} epochs, "
+                f"{t['gd']['starts']} starts, patience {t['gd']['patience']}"
+            )
         lines += [
-            f"- GA: population {t['ga']['population_size']}, up to {t['ga']['generations']} "
-            f"generations (early stopping {t['ga']['early_stopping']}); GD: {t['gd']['optimizer']} "
-            f"lr {t['gd']['learning_rate']}, up to {t['gd']['epochs']} epochs, "
-            f"{t['gd']['starts']} starts, patience {t['gd']['patience']}",
             "",
             "| method | params | test balanced acc. (mean ± sd) | 95 % CI | test accuracy "
             "(mean ± sd) | 95 % CI | AUC | ECE | s/run | gens/epochs | paper acc. |",
@@ -1511,7 +1515,21 @@ def run_study(
             continue
         t_task = time.perf_counter()
         say(f"[{task.name}] {task.title}: {data.protocol}; {n_seeds} seeds")
-        selection = select_architecture(cfg, data, progress=progress)
+        todo = [
+            m
+            for m in METHODS
+            if m in methods
+            and (
+                m in ("ga", "gd")
+                or m in cfg.baselines.methods
+                or (m == "ga2025" and cfg.ga2025 is not None)
+            )
+        ]
+        if any(m != "ga2025" for m in todo):
+            selection = select_architecture(cfg, data, progress=progress)
+        else:  # the 2025 grid has its own architecture: nothing to select
+            first = cfg.select if cfg.select != "validation" else cfg.candidates[0][0]
+            selection = {"selected": first, "method": "not used (only ga2025 ran)", "scores": {}}
         arch = selection["selected"]
         hidden = cfg.hidden_of(arch)
         spec_ga = cfg.spec("ga", arch, data.n_features, data.n_classes)
@@ -1547,16 +1565,6 @@ def run_study(
             "n_test": int(len(s0.y_test)),
         }
         outcomes: dict[str, MethodOutcome] = {}
-        todo = [
-            m
-            for m in METHODS
-            if m in methods
-            and (
-                m in ("ga", "gd")
-                or m in cfg.baselines.methods
-                or (m == "ga2025" and cfg.ga2025 is not None)
-            )
-        ]
         for method in todo:
             if method == "ga2025":
                 assert cfg.ga2025 is not None
