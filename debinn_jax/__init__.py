@@ -90,6 +90,7 @@ _LAZY: dict[str, str] = {
         "debinn_jax.network",
     ),
     **dict.fromkeys(("SweepResult", "grid", "run_many", "stack_folds"), "debinn_jax.sweep"),
+    "RunInterrupted": "debinn_jax.stopping",
     # the authors' 2025 program: model files and execution folders
     **dict.fromkeys(("AuthorsModel", "load_authors_model"), "debinn_jax.authors"),
     "load_any_model": "debinn_jax.io",
@@ -114,6 +115,7 @@ __all__ = [
     "make_runner",
     "run_many",
     "stack_folds",
+    "RunInterrupted",
     "train_ga",
     "DEBIClassifier",
     "ModelFileError",
@@ -246,4 +248,5 @@ if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
         scores_t,
         summary,
     )
+    from debinn_jax.stopping import RunInterrupted
     from debinn_jax.sweep import SweepResult, grid, run_many, stack_folds

@@ -15,7 +15,9 @@ import argparse
 import importlib
 import importlib.util
 import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 
 _COMMAND_MODULES = ("info", "user", "grid", "study", "bench")
@@ -65,13 +67,22 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
+def _terminated(signum: int, frame: object) -> None:
+    """SIGTERM handler of the ``debinn`` program: end like Ctrl-C, with exit code 143."""
+    from debinn_jax.stopping import RunInterrupted
+
+    raise RunInterrupted(signum, "stopped by SIGTERM")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``debinn`` console script; returns the exit code.
 
     ``argv`` None means "the program itself" (``sys.argv``): Ctrl-C then ends the process at
     once with exit code 130 (``os._exit`` after flushing the output), so no JAX work left in
-    other threads can crash the interpreter's shutdown. With an explicit ``argv`` (tests, other
-    Python code) Ctrl-C returns 130.
+    other threads can crash the interpreter's shutdown, and SIGTERM likewise with exit code
+    143. A training loop that is running when either signal arrives stops after its current
+    compiled chunk and the message says where (:mod:`debinn_jax.stopping`). With an explicit
+    ``argv`` (tests, other Python code) the exit code is returned instead.
     """
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -79,6 +90,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     name = f"debinn {args.command}"
+    if argv is None and threading.current_thread() is threading.main_thread():
+        # ``kill`` / ``scancel`` / a scheduler's time limit: the same clean end as Ctrl-C
+        # (training loops catch it themselves and stop after the current compiled chunk)
+        signal.signal(signal.SIGTERM, _terminated)
     try:
         return int(args.func(args) or 0)
     except (UserError, ValueError, FileNotFoundError, NotADirectoryError, PermissionError) as exc:
@@ -88,13 +103,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:  # IsADirectoryError, a full disk, a read-only file system, ...
         print(f"{name}: error: {_one_line(os_error_text(exc))}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print(f"{name}: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        # RunInterrupted (a KeyboardInterrupt) says which signal and where the run stopped
+        text = str(exc) if str(exc) else "interrupted"
+        code = getattr(exc, "exit_code", 130)
+        print(f"{name}: {_one_line(text)}", file=sys.stderr)
         if argv is None:
             sys.stdout.flush()
             sys.stderr.flush()
-            os._exit(130)
-        return 130
+            os._exit(code)
+        return code
     except Exception as exc:  # a bug: one line unless DEBINN_TRACEBACK is set
         if os.environ.get(TRACEBACK_ENV, "") not in ("", "0"):
             raise

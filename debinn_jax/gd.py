@@ -51,6 +51,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from debinn_jax import stopping
 from debinn_jax.loss import LossConfig, log_proba_terms, masked_loss, weight_penalty
 from debinn_jax.network import Coords, NetworkSpec, apply, init_coords, log_proba_t
 
@@ -567,6 +568,10 @@ def train_gd(
         init: optional initial coordinates, either one pytree or a pytree with a leading
             axis of size ``config.starts`` (default: :func:`init_starts`).
 
+    Raises:
+        debinn_jax.stopping.RunInterrupted: SIGINT or SIGTERM arrived during the run (it
+            stops after the current chunk).
+
     Returns:
         A :class:`GDResult`.
     """
@@ -612,25 +617,30 @@ def train_gd(
     n_chunks = -(-config.epochs // chunk)
     epoch_keys = jax.random.split(k_train, n_chunks * chunk).reshape(n_chunks, chunk)
     parts: list[dict[str, np.ndarray]] = []
-    for c in range(n_chunks):
-        state, m = run_chunk(state, lrs, epoch_keys[c], data)
-        parts.append(jax.device_get(m))
-        n_active = int(np.sum(np.asarray(state["active"])))
-        if progress:
-            vl = np.asarray(state["best_loss"])
-            vb = np.asarray(state["best_bacc"])
-            ran = np.asarray(state["epoch"])
-            n_early = int(np.sum(~np.asarray(state["active"]) & (ran < config.epochs)))
-            status = f"{n_active} of {config.starts} starts still training"
-            if n_early:
-                status += f", {n_early} stopped early (no gain in {config.patience} epochs)"
-            print(
-                f"[gd] epoch {int(ran.max()):5d} of {config.epochs}: {status}; best val loss "
-                f"{np.min(vl):.4f}, best val bacc {np.max(vb):.3f}",
-                flush=True,
-            )
-        if n_active == 0:
-            break
+    with stopping.stop_signals() as flag:
+        for c in range(n_chunks):
+            state, m = run_chunk(state, lrs, epoch_keys[c], data)
+            parts.append(jax.device_get(m))
+            n_active = int(np.sum(np.asarray(state["active"])))
+            if progress:
+                vl = np.asarray(state["best_loss"])
+                vb = np.asarray(state["best_bacc"])
+                ran = np.asarray(state["epoch"])
+                n_early = int(np.sum(~np.asarray(state["active"]) & (ran < config.epochs)))
+                status = f"{n_active} of {config.starts} starts still training"
+                if n_early:
+                    status += f", {n_early} stopped early (no gain in {config.patience} epochs)"
+                print(
+                    f"[gd] epoch {int(ran.max()):5d} of {config.epochs}: {status}; best val loss "
+                    f"{np.min(vl):.4f}, best val bacc {np.max(vb):.3f}",
+                    flush=True,
+                )
+            if n_active == 0:
+                break
+            signum = stopping.stop_requested(flag)
+            if signum is not None:
+                epoch = int(np.max(np.asarray(state["epoch"])))
+                raise stopping.interrupted(signum, "train_gd", f"epoch {epoch}")
     # (epochs, starts, ...) -> (starts, epochs, ...)
     hist_all = {
         k: np.moveaxis(np.concatenate([p[k] for p in parts], axis=0), 0, 1) for k in parts[0]

@@ -19,9 +19,16 @@ With several visible devices the runs axis is sharded over all of them (``jax.sh
 a 1-D ``Mesh`` named ``"runs"``; R is padded to a multiple of the device count and the padding
 dropped again), so one call uses every GPU of a host.
 
-Multi-host: call ``jax.distributed.initialize()`` at start-up on every host; ``jax.devices()``
-then lists the devices of all hosts and the same call shards the runs over all of them (every
-host must run the same program with the same arguments; results are gathered to each host).
+Multi-host: call ``jax.distributed.initialize()`` at start-up in every process;
+``jax.devices()`` then lists the devices of all processes and the same call shards the runs over
+all of them. Every process must run the same program with the same arguments; inputs are
+placed from the host copies each process holds (keys as raw key data) and every result is
+gathered to every process (:func:`to_host`), so each process returns the same
+:class:`SweepResult`.
+
+Stopping: SIGINT and SIGTERM end the host loop after the current chunk with
+:class:`~debinn_jax.stopping.RunInterrupted` (in every process at the same chunk; see
+:mod:`debinn_jax.stopping`).
 
 Early stopping: a run that stops is frozen inside the compiled chunk; the host loop ends when
 every run has stopped, so a batch costs as much as its longest run.
@@ -39,9 +46,11 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
+from debinn_jax import stopping
 from debinn_jax.ga import (
     FLAG_FIELDS,
     INT_FIELDS,
@@ -206,11 +215,15 @@ def _compiled_many(
     run_batch_size: int | None,
     devices: tuple[Any, ...],
     dtype: str,
+    key_impl: str | None,
 ) -> tuple[Any, ...]:
-    # ``dtype`` (the default float dtype) is part of the cache key: make_runner reads it
+    # ``dtype`` (the default float dtype) is part of the cache key: make_runner reads it.
+    # Keys arrive as raw key data (a typed key array cannot be placed on devices of other
+    # processes) and are wrapped again here; ``key_impl`` None: legacy uint32 keys.
     runner = make_runner(spec, config, n_classes)
 
-    def start(key, x_t, y, mask, hp):
+    def start(key_data, x_t, y, mask, hp):
+        key = key_data if key_impl is None else jax.random.wrap_key_data(key_data, impl=key_impl)
         k_run, k_final = jax.random.split(key)
         return runner.start(k_run, x_t, y, mask, hp), k_final
 
@@ -229,10 +242,32 @@ def _compiled_many(
 
 
 def _place(tree: Any, devices: tuple[Any, ...]) -> Any:
+    """Host arrays (numpy, leading runs axis) -> device arrays sharded over ``devices``.
+
+    Placing host copies works when ``devices`` include other processes' devices (every
+    process passes the same values); typed PRNG keys cannot be placed so (pass key data).
+    """
     if len(devices) <= 1:
-        return tree
+        return jax.device_put(tree, devices[0] if devices else None)
     sharding = NamedSharding(Mesh(np.asarray(devices), ("runs",)), P("runs"))
     return jax.device_put(tree, sharding)
+
+
+def to_host(tree: Any) -> Any:
+    """NumPy copy of a pytree of arrays, gathering arrays that span other processes' devices.
+
+    ``np.asarray`` fails on an array sharded over devices of several processes (after
+    ``jax.distributed.initialize``); such arrays are gathered with
+    ``multihost_utils.process_allgather`` (collective: every process must call this with
+    arrays of the same structure). Arrays local to this process are copied as they are.
+    """
+
+    def one(a: Any) -> np.ndarray:
+        if isinstance(a, jax.Array) and not a.is_fully_addressable:
+            return np.asarray(multihost_utils.process_allgather(a, tiled=True))
+        return np.asarray(a)
+
+    return jax.tree_util.tree_map(one, tree)
 
 
 def run_many(
@@ -268,6 +303,10 @@ def run_many(
 
     Returns:
         A :class:`SweepResult`.
+
+    Raises:
+        debinn_jax.stopping.RunInterrupted: SIGINT or SIGTERM arrived during the call (it
+            stops after the current chunk, in every process at the same chunk).
     """
     start = time.perf_counter()
     config = config.resolve(spec)
@@ -304,40 +343,47 @@ def run_many(
     pad = (-n_runs) % n_dev
     take_pad = np.concatenate([np.arange(n_runs), np.full(pad, n_runs - 1)]).astype(int)
 
+    if jnp.issubdtype(keys.dtype, jax.dtypes.prng_key):
+        key_impl = str(jax.random.key_impl(keys))
+        key_data = np.asarray(jax.random.key_data(keys))
+    else:  # legacy uint32 keys (R, 2)
+        key_impl, key_data = None, np.asarray(keys)
     x_t = np.ascontiguousarray(np.transpose(X, (0, 2, 1))[take_pad])
     args = (
-        jnp.asarray(x_t),
-        jnp.asarray(y[take_pad], jnp.int32),
-        jnp.asarray(mask[take_pad]),
-        {k: jnp.asarray(v[take_pad]) for k, v in hp.items()},
+        key_data[take_pad],
+        x_t,
+        np.asarray(y[take_pad], np.int32),
+        np.ascontiguousarray(mask[take_pad]),
+        {k: np.asarray(v)[take_pad] for k, v in hp.items()},
     )
-    keys_p = keys[take_pad]
     runner, (start_fn, chunk_fn, final_fn) = _compiled_many(
-        spec, _static_key(config), spec.n_classes, run_batch_size, devices, str(X.dtype)
+        spec, _static_key(config), spec.n_classes, run_batch_size, devices, str(X.dtype), key_impl
     )
-    args = _place(args, devices)
-    keys_p = _place(keys_p, devices)
-    x_t_j, y_j, m_j, hp_j = args
+    keys_p, x_t_j, y_j, m_j, hp_j = _place(args, devices)
 
     state, k_final = start_fn(keys_p, x_t_j, y_j, m_j, hp_j)
     hists, rans = [], []
     gen = 0
-    while not bool(np.all(np.asarray(state.done))):
-        t0 = time.perf_counter()
-        state, h = chunk_fn(state, x_t_j, y_j, m_j, hp_j)
-        h = jax.device_get(h)
-        rans.append(np.asarray(h.pop("ran")))
-        hists.append({k: np.asarray(v) for k, v in h.items()})
-        gen += rans[-1].shape[1]
-        if progress:
-            dt = time.perf_counter() - t0
-            print(
-                f"gen {gen:6d}  runs active {int(rans[-1][:, -1].sum()):4d}/{n_runs}  "
-                f"best train {np.nanmin(h['train_fitness']):.4f}  "
-                f"best val {np.nanmin(h['val_fitness']):.4f}  "
-                f"{rans[-1].shape[1] / dt:8.1f} gen/s",
-                flush=True,
-            )
+    with stopping.stop_signals() as flag:
+        while not bool(np.all(to_host(state.done))):
+            t0 = time.perf_counter()
+            state, h = chunk_fn(state, x_t_j, y_j, m_j, hp_j)
+            h = to_host(h)
+            rans.append(h.pop("ran"))
+            hists.append(h)
+            gen += rans[-1].shape[1]
+            if progress:
+                dt = time.perf_counter() - t0
+                print(
+                    f"gen {gen:6d}  runs active {int(rans[-1][:n_runs, -1].sum()):4d}/{n_runs}  "
+                    f"best train {np.nanmin(h['train_fitness']):.4f}  "
+                    f"best val {np.nanmin(h['val_fitness']):.4f}  "
+                    f"{rans[-1].shape[1] / dt:8.1f} gen/s",
+                    flush=True,
+                )
+            signum = stopping.stop_requested(flag)
+            if signum is not None:
+                raise stopping.interrupted(signum, "run_many", f"generation {gen - 1}")
     coords, ensemble, scores = final_fn(state, k_final, x_t_j, y_j, m_j, hp_j)
     ran = np.concatenate(rans, axis=1)[:n_runs]
     n_gen = ran.sum(axis=1)
@@ -346,7 +392,8 @@ def run_many(
     for k in hists[0]:
         full = np.concatenate([h[k] for h in hists], axis=1)[:n_runs]
         history[k] = np.where(ran, full, np.nan)[:, :g_max]
-    cut = functools.partial(jax.tree_util.tree_map, lambda a: np.asarray(a)[:n_runs])
+    coords, ensemble, scores, hof_val = to_host((coords, ensemble, scores, state.hof.val))
+    cut = functools.partial(jax.tree_util.tree_map, lambda a: a[:n_runs])
     return SweepResult(
         spec=spec,
         config=config,
@@ -355,8 +402,8 @@ def run_many(
         history=history,
         stopped_at=n_gen - 1,
         generations_run=n_gen,
-        hall_of_fame_val=np.asarray(state.hof.val)[:n_runs],
-        final_scores=np.asarray(scores)[:n_runs],
+        hall_of_fame_val=hof_val[:n_runs],
+        final_scores=scores[:n_runs],
         settings=hp,
         seconds=time.perf_counter() - start,
     )

@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from debinn_jax import stopping
 from debinn_jax.data.splits import leave_out_counts, leave_out_ratios, subset_sizes
 from debinn_jax.ga.config import GAConfig, static_config
 from debinn_jax.ga.loop import Runner, make_runner
@@ -156,6 +157,10 @@ def train_ga(
         progress: print one line per chunk (generation, best training / validation fitness,
             generations per second).
 
+    Raises:
+        debinn_jax.stopping.RunInterrupted: SIGINT or SIGTERM arrived during the run (it
+            stops after the current chunk).
+
     Returns:
         A :class:`GAResult`.
     """
@@ -169,16 +174,20 @@ def train_ga(
     state = start_fn(k_run, x_t, y_j, sample_mask, hp)
     hists = []
     done_gens = 0
-    while not bool(state.done):
-        t0 = time.perf_counter()
-        state, h = chunk_fn(state, x_t, y_j, sample_mask, hp)
-        h = jax.device_get(h)
-        hists.append(h)
-        n_new = int(np.sum(h["ran"]))
-        done_gens += n_new
-        if progress:
-            rate = n_new / max(time.perf_counter() - t0, 1e-9)
-            print(_progress_line(done_gens - 1, h, rate), flush=True)
+    with stopping.stop_signals() as flag:
+        while not bool(state.done):
+            t0 = time.perf_counter()
+            state, h = chunk_fn(state, x_t, y_j, sample_mask, hp)
+            h = jax.device_get(h)
+            hists.append(h)
+            n_new = int(np.sum(h["ran"]))
+            done_gens += n_new
+            if progress:
+                rate = n_new / max(time.perf_counter() - t0, 1e-9)
+                print(_progress_line(done_gens - 1, h, rate), flush=True)
+            signum = stopping.stop_requested(flag)
+            if signum is not None:
+                raise stopping.interrupted(signum, "train_ga", f"generation {done_gens - 1}")
     coords, ensemble, scores = final_fn(state, k_final, x_t, y_j, sample_mask, hp)
     history = {k: np.concatenate([h[k] for h in hists]) for k in hists[0]}
     ran = history.pop("ran")
