@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -16,14 +15,16 @@ from debinn_jax.data import (
     make_moons_dataset,
     stratified_split,
 )
+from debinn_jax.data.locate import find_data_dir
 
 FOLDERS = {"dlbcl": "dlbcl", "hecktor": "hecktor-lite"}
 
 
 def data_dir() -> Path:
-    """``$DEBINN_DATA_DIR``, else ``<repo>/../shared/data``."""
-    env = os.environ.get("DEBINN_DATA_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    """The library's lookup (``debinn_jax.data.locate.find_data_dir``): ``$DEBINN_DATA_DIR``,
+    else ``../shared/data``."""
+    found = find_data_dir()
+    return found if found is not None else Path("..") / "shared" / "data"
 
 
 def _require(path: Path) -> Path:

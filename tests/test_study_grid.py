@@ -23,7 +23,7 @@ from debinn_jax.execution import (
     regulariser_grid,
     run_grid,
 )
-from debinn_jax.study_grid import (
+from debinn_jax.study.grid import (
     PROTOCOL_METHODS,
     RERUN_INDEX,
     GridProtocolConfig,
@@ -109,7 +109,7 @@ def _data(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_resume_refuses_another_seed(tmp_path):
-    from debinn_jax.study_grid import _fold
+    from debinn_jax.study.grid import _fold
 
     runs = grid_runs(regulariser_grid((3,), data="SYN", iterations=3), 3, 2)[:1]
     fold = _fold(_data(20, 0), _data(10, 1))
@@ -205,7 +205,7 @@ def test_protocols_resume_from_their_output(protocols):
 
 
 def test_ties_pick_the_lowest_setting():
-    from debinn_jax.study_grid import _pick
+    from debinn_jax.study.grid import _pick
 
     recs = [{"index": i, "test": {"BACC": b}} for i, b in ((4, 0.7), (0, 0.7), (8, 0.6))]
     assert _pick(recs)["index"] == 0

@@ -52,7 +52,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--data-dir",
         type=Path,
         default=None,
-        help="folder with dlbcl/, hecktor-lite/, ctg/ (default: ../shared/data if it exists)",
+        help="folder with dlbcl/, hecktor-lite/, ctg/ (default: $DEBINN_DATA_DIR, else "
+        "../shared/data if it exists)",
     )
     p.add_argument(
         "--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})"
@@ -61,7 +62,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--config-dir",
         type=Path,
         default=None,
-        help="folder with <task>.toml configs (default: the repository's experiments/configs)",
+        help="folder with <task>.toml configs (default: the ones installed with debinn-jax, "
+        "debinn_jax/study/configs)",
     )
     p.add_argument(
         "--methods",

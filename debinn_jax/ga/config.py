@@ -68,7 +68,7 @@ class GAConfig:
     best with the ``softmax`` head, which is the worst choice on DLBCL and, on deep layouts,
     on CTG. Smaller, sparser mutation than the spec's was as good or better everywhere. The
     defaults stay the spec's (section 6) with the ``reference`` head and no shift-scale; the
-    per-task configs in ``experiments/configs`` hold the validated choices. For
+    per-task configs in ``debinn_jax/study/configs`` hold the validated choices. For
     two-moons-like low-dimensional data use ``NetworkSpec(head="softmax", shift_scale=True)``
     with ``GAConfig(r_max=0.3, r_min=0.05, mutation_prob=0.1)``.
 

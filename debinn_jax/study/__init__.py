@@ -1,0 +1,391 @@
+"""The GA-vs-GD reproduction study (``debinn reproduce``): configs, data, runs, statistics, report.
+
+One readable TOML file per task (``debinn_jax/study/configs/<task>.toml``, installed with the
+package) says where the data come
+from, how they are split, which network layouts are candidates, and the GA, GD and baseline
+settings. :func:`run_study` then, per task:
+
+1. prepares one train/test split per seed (two-moons and fetal CTG: a stratified 70/30 split per
+   seed, features standardised on the training split only; DLBCL and HECKTOR-LITE: the authors'
+   fixed Fold-1 split, seeds vary only the training);
+2. chooses the layout among the candidates on an *inner validation split* of the first seed's
+   training data with a small GA budget (never on test) and records the choice;
+3. trains the GA (all seeds in one compiled call, :func:`debinn_jax.sweep.run_many`), GD
+   (:func:`debinn_jax.gd.train_gd` per seed, its starts batched) and scikit-learn baselines
+   (logistic regression, random forest, an MLP with the same hidden sizes) on the same splits;
+4. evaluates every run on its held-out test split and writes one record per task x method x seed.
+
+Outputs (all written atomically into ``out``): ``results.json``, ``summary.md`` (mean ± sd and a
+percentile-bootstrap 95 % CI over seeds, next to the paper's figures, with a plain statement of
+where the GA does not reproduce them) and PNG figures.
+
+Nothing here reads test labels before a model is final (the 2025 grid's *authors' protocol*
+rows, labelled as such, are the one exception: :mod:`debinn_jax.study.grid`).
+
+Layout: :mod:`~debinn_jax.study.config` (the TOML files), :mod:`~debinn_jax.study.tasks`
+(splits), :mod:`~debinn_jax.study.runs` (GA, GD, baselines, layout selection),
+:mod:`~debinn_jax.study.grid` (the 2025 grid protocols), :mod:`~debinn_jax.study.report`
+(statistics, summary, figures); this module runs them. The core library never imports the study.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+
+from debinn_jax.data import stratified_split
+from debinn_jax.network import dense_param_count
+from debinn_jax.study.config import (
+    BASELINES,
+    METHOD_LABELS,
+    METHODS,
+    RECORD_FIELDS,
+    RESULTS_FORMAT,
+    RESULTS_VERSION,
+    ROW_METHODS,
+    TASK_KINDS,
+    BaselineConfig,
+    ConfigError,
+    PaperFigures,
+    SelectionConfig,
+    StudyConfig,
+    TaskConfig,
+    default_config_dir,
+    default_data_dir,
+    load_configs,
+    load_study_config,
+)
+from debinn_jax.study.grid import PROTOCOL_METHODS, GridProtocolConfig, grid_protocols
+from debinn_jax.study.report import (
+    _fmt,
+    bootstrap_ci,
+    machine_description,
+    make_figures,
+    mean_sd,
+    summarize,
+    verdict,
+    verdict_2025,
+    write_summary,
+)
+from debinn_jax.study.runs import (
+    MethodOutcome,
+    fit_ga_runs,
+    run_baseline,
+    run_ga,
+    run_gd,
+    run_key,
+    select_architecture,
+)
+from debinn_jax.study.tasks import (
+    DataMissing,
+    Split,
+    TaskData,
+    expected_data_path,
+    prepare_task,
+    scale_features,
+)
+
+__all__ = [
+    "BASELINES",
+    "METHODS",
+    "METHOD_LABELS",
+    "PROTOCOL_METHODS",
+    "RECORD_FIELDS",
+    "RESULTS_FORMAT",
+    "RESULTS_VERSION",
+    "ROW_METHODS",
+    "TASK_KINDS",
+    "BaselineConfig",
+    "ConfigError",
+    "DataMissing",
+    "GridProtocolConfig",
+    "MethodOutcome",
+    "PaperFigures",
+    "SelectionConfig",
+    "Split",
+    "StudyConfig",
+    "TaskConfig",
+    "TaskData",
+    "bootstrap_ci",
+    "default_config_dir",
+    "default_data_dir",
+    "expected_data_path",
+    "fit_ga_runs",
+    "grid_protocols",
+    "load_configs",
+    "load_study_config",
+    "machine_description",
+    "make_figures",
+    "mean_sd",
+    "prepare_task",
+    "run_baseline",
+    "run_ga",
+    "run_ga2025",
+    "run_gd",
+    "run_key",
+    "run_study",
+    "scale_features",
+    "select_architecture",
+    "summarize",
+    "verdict",
+    "verdict_2025",
+    "write_summary",
+]
+
+# --------------------------------------------------------------------------------------------
+# The study
+# --------------------------------------------------------------------------------------------
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, Mapping):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, Path):
+        return str(obj)
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return _jsonable(dataclasses.asdict(obj))
+    return obj
+
+
+def run_ga2025(
+    cfg: StudyConfig,
+    data: TaskData,
+    out: Path,
+    base: Mapping[str, Any],
+    say: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """The 2025 GA's regulariser grid under the authors' and the honest protocol
+    (:func:`debinn_jax.study_grid.grid_protocols`) on seed 0's split of a task.
+
+    The honest protocol's inner split is a stratified ``validation_size`` split of the training
+    data (features re-scaled on the inner training part when the task scales).
+
+    Returns:
+        The protocols' details plus ``"records"`` (study records, see
+        :data:`debinn_jax.study_grid.PROTOCOL_METHODS`).
+    """
+    g = cfg.ga2025
+    assert g is not None
+    s0 = data.splits[0]
+    tr, va = stratified_split(s0.y_train, g.validation_size, seed=g.validation_seed)
+    X_tr, X_va = scale_features(s0.X_train_raw[tr], s0.X_train_raw[va], cfg.task.standardize)
+    name = cfg.task.name
+    say(
+        f"[{name}] ga2025: {len(g.numbers)} settings of the 2025 grid {g.architecture} "
+        f"{g.hidden} ({g.precision}), on test and on an inner validation split "
+        f"({len(tr)} / {len(va)} cases); then {g.seeds} seeds per picked setting"
+    )
+    t0 = time.perf_counter()
+    records, details = grid_protocols(
+        g,
+        (s0.X_train, s0.y_train),
+        (s0.X_test, s0.y_test),
+        (X_tr, s0.y_train[tr]),
+        (X_va, s0.y_train[va]),
+        fold_name=Path(cfg.task.path).name or "Fold-1",
+        out=out,
+        base={**base, "architecture": f"2025 {g.architecture}", "hidden": list(g.hidden)},
+        progress=lambda line: say(f"[{name}] ga2025 {line}"),
+    )
+    for method in PROTOCOL_METHODS:
+        vals = [r["test_balanced_accuracy"] for r in records if r["method"] == method]
+        m, sd = mean_sd(vals)
+        say(f"[{name}] {method}: test balanced accuracy {_fmt(m)} ± {_fmt(sd)} ({len(vals)} runs)")
+    details["total_seconds"] = time.perf_counter() - t0
+    details["output"] = str(out)
+    details["records"] = records
+    return details
+
+
+def run_study(
+    configs: Sequence[StudyConfig],
+    *,
+    data_dir: Path | None,
+    out: Path,
+    seeds: int | None = None,
+    methods: Sequence[str] = METHODS,
+    figures: bool = True,
+    progress: bool = True,
+    bootstrap_seed: int = 0,
+    printer: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Run every task of ``configs``; write ``results.json``, ``summary.md`` and figures.
+
+    Args:
+        configs: one :class:`StudyConfig` per task.
+        data_dir: folder holding the real data (``dlbcl/``, ``hecktor-lite/``, ``ctg/``).
+        out: output folder (created).
+        seeds: override of the configs' seed counts.
+        methods: subset of :data:`METHODS` to run.
+        figures: write PNG figures.
+        progress: print progress lines per task and method.
+        bootstrap_seed: seed of the bootstrap CIs.
+        printer: where progress lines go.
+
+    Returns:
+        The ``results.json`` object. Tasks whose data are missing are listed with a
+        ``skipped`` message naming the expected path.
+    """
+    from debinn_jax.io import write_json_atomic, write_text_atomic
+
+    for m in methods:
+        if m not in METHODS:
+            raise ValueError(f"unknown method {m!r}; expected some of {METHODS}")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    t_start = time.perf_counter()
+    quick = any(c.quick for c in configs)
+    results: dict[str, Any] = {
+        "format": RESULTS_FORMAT,
+        "format_version": RESULTS_VERSION,
+        "meta": {
+            "date": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+            "machine": machine_description(),
+            "jax": jax.__version__,
+            "backend": jax.default_backend(),
+            "quick": quick,
+            "seeds": seeds if seeds is not None else sorted({c.task.seeds for c in configs}),
+            "methods": list(methods),
+            "data_dir": None if data_dir is None else str(data_dir),
+            "bootstrap_seed": bootstrap_seed,
+            "configs": [str(c.path) for c in configs],
+        },
+        "tasks": [],
+        "records": [],
+        "summary": [],
+        "figures": [],
+    }
+
+    def say(text: str) -> None:
+        if progress:
+            printer(text)
+
+    def save() -> None:
+        results["summary"] = summarize(results["records"], seed=bootstrap_seed)
+        results["meta"]["total_seconds"] = time.perf_counter() - t_start
+        write_json_atomic(out / "results.json", _jsonable(results))
+        write_text_atomic(out / "summary.md", write_summary(results))
+
+    for cfg in configs:
+        task = cfg.task
+        n_seeds = seeds if seeds is not None else task.seeds
+        entry: dict[str, Any] = {"name": task.name, "title": task.title, "config": str(cfg.path)}
+        try:
+            data = prepare_task(task, data_dir, list(range(n_seeds)))
+        except DataMissing as exc:
+            say(str(exc))
+            entry["skipped"] = str(exc)
+            results["tasks"].append(entry)
+            save()
+            continue
+        t_task = time.perf_counter()
+        say(f"[{task.name}] {task.title}: {data.protocol}; {n_seeds} seeds")
+        todo = [
+            m
+            for m in METHODS
+            if m in methods
+            and (
+                m in ("ga", "gd")
+                or m in cfg.baselines.methods
+                or (m == "ga2025" and cfg.ga2025 is not None)
+            )
+        ]
+        if any(m != "ga2025" for m in todo):
+            selection = select_architecture(cfg, data, progress=progress)
+        else:  # the 2025 grid has its own architecture: nothing to select
+            first = cfg.select if cfg.select != "validation" else cfg.candidates[0][0]
+            selection = {"selected": first, "method": "not used (only ga2025 ran)", "scores": {}}
+        arch = selection["selected"]
+        hidden = cfg.hidden_of(arch)
+        spec_ga = cfg.spec("ga", arch, data.n_features, data.n_classes)
+        spec_gd = cfg.spec("gd", arch, data.n_features, data.n_classes)
+        say(f"[{task.name}] layout {arch} {hidden} ({selection['method']})")
+        entry.update(
+            source=data.source,
+            protocol=data.protocol,
+            n_features=data.n_features,
+            n_classes=data.n_classes,
+            classes=[str(c) for c in data.classes],
+            seeds=n_seeds,
+            selection=selection,
+            architecture=arch,
+            hidden=list(hidden),
+            network_ga=dataclasses.asdict(spec_ga),
+            network_gd=dataclasses.asdict(spec_gd),
+            dense_params=dense_param_count(spec_ga),
+            ga={
+                k: v for k, v in dataclasses.asdict(cfg.ga).items() if not k.startswith("algorithm")
+            }
+            | {"run_batch_size": cfg.run_batch_size, "batch_seeds": cfg.batch_seeds},
+            gd=dataclasses.asdict(cfg.gd),
+            baselines=dataclasses.asdict(cfg.baselines),
+            paper=dataclasses.asdict(cfg.paper),
+        )
+        s0 = data.splits[0]
+        base = {
+            "task": task.name,
+            "architecture": arch,
+            "hidden": list(hidden),
+            "n_train": int(len(s0.y_train)),
+            "n_test": int(len(s0.y_test)),
+        }
+        outcomes: dict[str, MethodOutcome] = {}
+        for method in todo:
+            if method == "ga2025":
+                assert cfg.ga2025 is not None
+                entry["ga2025"] = run_ga2025(cfg, data, out / "ga2025" / task.name, base, say)
+                results["records"].extend(entry["ga2025"].pop("records"))
+                save()
+                continue
+            say(f"[{task.name}] {method}: {n_seeds} runs ...")
+            if method == "ga":
+                o = run_ga(
+                    spec_ga,
+                    data.splits,
+                    cfg.ga,
+                    batch_seeds=cfg.batch_seeds,
+                    run_batch_size=cfg.run_batch_size,
+                    progress=progress,
+                    base=base,
+                )
+            elif method == "gd":
+                o = run_gd(spec_gd, data.splits, cfg.gd, base=base)
+            else:
+                o = run_baseline(
+                    method, hidden, data.splits, data.n_classes, cfg.baselines, base=base
+                )
+            outcomes[method] = o
+            results["records"].extend(o.records)
+            bacc = mean_sd([r["test_balanced_accuracy"] for r in o.records])
+            acc = mean_sd([r["test_accuracy"] for r in o.records])
+            say(
+                f"[{task.name}] {method}: test balanced accuracy {_fmt(bacc[0])} ± "
+                f"{_fmt(bacc[1])}, accuracy {_fmt(acc[0])} ± {_fmt(acc[1])} "
+                f"({o.seconds:.1f} s)"
+            )
+            save()
+        if figures and outcomes:
+            names = make_figures(out, task, spec_ga, outcomes, s0, data.feature_names, data.classes)
+            results["figures"].extend(names)
+            entry["figures"] = names
+        entry["seconds"] = time.perf_counter() - t_task
+        results["tasks"].append(entry)
+        save()
+        say(f"[{task.name}] done in {entry['seconds']:.0f} s")
+    save()
+    say(f"wrote {out / 'results.json'} and {out / 'summary.md'}")
+    return results
