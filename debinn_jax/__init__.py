@@ -91,6 +91,7 @@ _LAZY: dict[str, str] = {
     ),
     **dict.fromkeys(("SweepResult", "grid", "run_many", "stack_folds"), "debinn_jax.sweep"),
     "RunInterrupted": "debinn_jax.stopping",
+    **dict.fromkeys(("disable_compilation_cache", "enable_compilation_cache"), "debinn_jax.cache"),
     # the authors' 2025 program: model files and execution folders
     **dict.fromkeys(("AuthorsModel", "load_authors_model"), "debinn_jax.authors"),
     "load_any_model": "debinn_jax.io",
@@ -116,6 +117,8 @@ __all__ = [
     "run_many",
     "stack_folds",
     "RunInterrupted",
+    "disable_compilation_cache",
+    "enable_compilation_cache",
     "train_ga",
     "DEBIClassifier",
     "ModelFileError",
@@ -193,6 +196,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
     from debinn_jax import data, diagnostics, metrics
     from debinn_jax.authors import AuthorsModel, load_authors_model
+    from debinn_jax.cache import disable_compilation_cache, enable_compilation_cache
     from debinn_jax.data import (
         DataError,
         Dataset,

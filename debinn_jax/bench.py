@@ -20,6 +20,11 @@ real training data when found, else synthetic data of the same shape and class c
   :func:`debinn_jax.sweep.run_many` vs R sequential :func:`debinn_jax.ga.train_ga` calls.
 * **memory**: XLA's temporary buffer size of each compiled evaluator, the process peak RSS, and
   a P = 4096 evaluation on CTG in a fresh subprocess (its own peak RSS).
+* **start-up** (:func:`bench_startup`): fresh Python processes, median of
+  ``startup_repeats``, wall time from start to exit: ``import debinn_jax``; the import of the
+  trainers (``from debinn_jax import train_ga``: jax, evosax); a DLBCL GA run
+  (``startup_generations`` generations, population ``startup_population``, 17-85-64-2) with an
+  empty persistent compilation cache (cold) and again with the cache the cold run left (warm).
 
 Timings are best-of-k wall times (``time.perf_counter``) after a warm-up call, with
 ``block_until_ready``. Everything is written into one JSON document (atomic write).
@@ -533,6 +538,11 @@ class BenchConfig:
         variant_population: P of the 2022-vs-2025 forward comparison (0 = skip).
         variant_workloads: workloads of that comparison.
         numpy_max_population: run the NumPy loop only up to this P (0 = always).
+        startup: measure start-up (:func:`bench_startup`).
+        startup_repeats: fresh processes per start-up measurement (median reported).
+        startup_generations: generations of the start-up GA run.
+        startup_population: population of the start-up GA run.
+        only_startup: measure start-up only (skip everything else).
         quick: record that this is a smoke run.
     """
 
@@ -554,6 +564,11 @@ class BenchConfig:
     variant_population: int = 64
     variant_workloads: tuple[str, ...] = ("dlbcl", "hecktor-lite")
     numpy_max_population: int = 0
+    startup: bool = True
+    startup_repeats: int = 3
+    startup_generations: int = 200
+    startup_population: int = 64
+    only_startup: bool = False
     quick: bool = False
 
     @classmethod
@@ -574,6 +589,9 @@ class BenchConfig:
             reference=False,
             variant_population=8,
             variant_workloads=("dlbcl",),
+            startup_repeats=1,
+            startup_generations=5,
+            startup_population=8,
             quick=True,
         )
         base.update(overrides)
@@ -827,6 +845,108 @@ def bench_sweep(
     return out
 
 
+#: The start-up GA run, in a fresh process: argv = data folder, generations, population; prints
+#: one JSON line with the seconds spent importing, reading the data and in ``train_ga``.
+STARTUP_GA = """
+import json, sys, time
+t0 = time.perf_counter()
+import jax
+from debinn_jax import GAConfig, NetworkSpec, load_fold, train_ga
+t1 = time.perf_counter()
+train = load_fold(sys.argv[1]).train
+t2 = time.perf_counter()
+config = GAConfig(
+    population_size=int(sys.argv[3]), generations=int(sys.argv[2]), early_stopping=None
+)
+result = train_ga(NetworkSpec(17, (85, 64), 2), train.X, train.y, jax.random.key(0), config)
+t3 = time.perf_counter()
+print(json.dumps({"import_s": t1 - t0, "data_s": t2 - t1, "train_ga_s": t3 - t2,
+                  "generations_run": result.generations_run}))
+"""
+
+
+def _timed_process(
+    code: str, args: Sequence[str] = (), env: dict[str, str] | None = None, timeout: float = 900
+) -> dict[str, Any]:
+    """Run ``python -c code args`` in a fresh process; wall seconds from start to exit, plus
+    the JSON of its last output line (if any)."""
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        check=False,
+    )
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        tail = proc.stderr.strip().splitlines()[-1:] or ["failed"]
+        raise RuntimeError(f"start-up probe failed: {tail[0]}")
+    lines = proc.stdout.strip().splitlines()
+    out = json.loads(lines[-1]) if lines and lines[-1].startswith("{") else {}
+    return {"wall_s": wall, **out}
+
+
+def _median_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    keys = [k for k, v in rows[0].items() if isinstance(v, int | float)]
+    return {
+        **{k: float(np.median([r[k] for r in rows])) for k in keys},
+        "wall_s_all": [r["wall_s"] for r in rows],
+    }
+
+
+def bench_startup(
+    data_dir: Path | None,
+    repeats: int = 3,
+    generations: int = 200,
+    population: int = 64,
+    log: Callable[[str], None] = lambda _: None,
+) -> dict[str, Any]:
+    """Start-up costs in fresh processes (median of ``repeats``; wall time, start to exit).
+
+    * ``import``: ``import debinn_jax`` (lazy: loads no jax);
+    * ``import_trainers``: ``from debinn_jax import train_ga`` (jax, evosax, the GA);
+    * ``cold``: a DLBCL Fold-1 GA run (17-85-64-2, ``generations``, ``population``) with an
+      empty persistent compilation cache (a new temporary ``DEBINN_CACHE_DIR`` per repeat);
+    * ``warm``: the same run again in a new process with the cache its cold run left.
+
+    The GA rows are skipped (``"skipped"`` says why) when ``<data_dir>/dlbcl/Fold-1`` is absent.
+    """
+    import tempfile
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DEBINN_CACHE", "DEBINN_CACHE_DIR")}
+    out: dict[str, Any] = {"repeats": repeats, "load_average": list(os.getloadavg())}
+    for name, code in (
+        ("import", "import debinn_jax"),
+        ("import_trainers", "from debinn_jax import train_ga"),
+    ):
+        out[name] = _median_row([_timed_process(code, env=env) for _ in range(repeats)])
+        log(f"  {name:16s} {out[name]['wall_s']:6.2f} s (median of {repeats})")
+    fold = (default_data_dir() if data_dir is None else Path(data_dir)) / "dlbcl" / "Fold-1"
+    if not fold.exists():
+        out["skipped"] = f"{fold} not found: no GA start-up rows"
+        log(f"  GA start-up skipped: {out['skipped']}")
+        return out
+    out["ga"] = {"data": str(fold), "generations": generations, "population": population}
+    cold, warm = [], []
+    args = [str(fold), str(generations), str(population)]
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory(prefix="debinn-cache-") as tmp:
+            run_env = {**env, "DEBINN_CACHE_DIR": tmp}
+            cold.append(_timed_process(STARTUP_GA, args, run_env))
+            warm.append(_timed_process(STARTUP_GA, args, run_env))
+    out["cold"], out["warm"] = _median_row(cold), _median_row(warm)
+    out["load_average_end"] = list(os.getloadavg())
+    for name in ("cold", "warm"):
+        row = out[name]
+        log(
+            f"  GA {name:4s} {row['wall_s']:6.2f} s end to end (import {row['import_s']:.2f} s, "
+            f"train_ga {row['train_ga_s']:.2f} s; median of {repeats})"
+        )
+    return out
+
+
 def memory_probe(
     workload: Workload, population: int, budget_bytes: int = CPU_MEMORY_BUDGET
 ) -> dict[str, Any]:
@@ -877,10 +997,23 @@ def run_benchmark(config: BenchConfig, verbose: bool = True) -> dict[str, Any]:
         f"debinn bench on {doc['meta']['cpu']} ({doc['meta']['backend']}), "
         f"affinity {doc['meta']['affinity']}, load {doc['meta']['load_average']}",
     )
+    data_dir = Path(config.data_dir) if config.data_dir else None
+    if config.startup or config.only_startup:
+        _log(verbose, "\n[start-up] fresh processes")
+        doc["startup"] = bench_startup(
+            data_dir,
+            config.startup_repeats,
+            config.startup_generations,
+            config.startup_population,
+            log=lambda m: _log(verbose, m),
+        )
+    if config.only_startup:
+        doc["meta"]["wall_s"] = time.perf_counter() - started
+        doc["meta"]["load_average_end"] = list(os.getloadavg())
+        return doc
     peak = measured_peak_gflops(config.peak_n, config.repeats)
     doc["peak"] = peak
     _log(verbose, f"measured peak: {peak['gflops']:.1f} GFLOP/s ({config.peak_n}^2 matmul)")
-    data_dir = Path(config.data_dir) if config.data_dir else None
     workloads = {}
     summary: dict[str, Any] = {}
     loaded = {}

@@ -22,6 +22,12 @@ from collections.abc import Sequence
 
 _COMMAND_MODULES = ("info", "user", "grid", "study", "bench")
 
+NO_CACHE_HELP = (
+    "do not use the persistent compilation cache (default: on, in $DEBINN_CACHE_DIR, else "
+    "$XDG_CACHE_HOME/debinn-jax/jax-cache or ~/.cache/debinn-jax/jax-cache; DEBINN_CACHE=0 "
+    "also switches it off)"
+)
+
 #: Set this environment variable (to anything but "" or "0") to see the traceback of an
 #: unexpected error instead of its one-line summary.
 TRACEBACK_ENV = "DEBINN_TRACEBACK"
@@ -47,12 +53,17 @@ def build_parser() -> argparse.ArgumentParser:
     from debinn_jax import __version__
 
     parser.add_argument("--version", action="version", version=f"debinn-jax {__version__}")
+    parser.add_argument("--no-cache", action="store_true", default=False, help=NO_CACHE_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in _COMMAND_MODULES:
         module_name = f"debinn_jax.commands.{name}"
         if importlib.util.find_spec(module_name) is None:
             continue
         importlib.import_module(module_name).register(sub)
+    for command in sub.choices.values():  # also after the command: debinn fit --no-cache
+        command.add_argument(
+            "--no-cache", action="store_true", default=argparse.SUPPRESS, help=NO_CACHE_HELP
+        )
     return parser
 
 
@@ -65,6 +76,21 @@ def os_error_text(exc: OSError) -> str:
 
 def _one_line(text: str) -> str:
     return " ".join(str(text).split())
+
+
+def _compilation_cache(args: argparse.Namespace) -> None:
+    """Switch JAX's persistent compilation cache on (or off with ``--no-cache``) before the
+    command runs (:mod:`debinn_jax.cache`)."""
+    from debinn_jax import cache
+
+    if args.no_cache:
+        cache.disable_compilation_cache()
+        return
+    try:
+        cache.enable_compilation_cache()
+    except (OSError, ValueError) as exc:  # an unusable directory must not stop the command
+        print(f"debinn: warning: compilation cache off: {_one_line(str(exc))}", file=sys.stderr)
+        cache.disable_compilation_cache()
 
 
 def _terminated(signum: int, frame: object) -> None:
@@ -95,6 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # (training loops catch it themselves and stop after the current compiled chunk)
         signal.signal(signal.SIGTERM, _terminated)
     try:
+        _compilation_cache(args)
         return int(args.func(args) or 0)
     except (UserError, ValueError, FileNotFoundError, NotADirectoryError, PermissionError) as exc:
         text = os_error_text(exc) if isinstance(exc, OSError) else str(exc)

@@ -52,6 +52,7 @@ import numpy as np
 import optax
 
 from debinn_jax import stopping
+from debinn_jax.cache import ensure_compilation_cache
 from debinn_jax.loss import LossConfig, log_proba_terms, masked_loss, weight_penalty
 from debinn_jax.network import Coords, NetworkSpec, apply, init_coords, log_proba_t
 
@@ -578,6 +579,7 @@ def train_gd(
     if not isinstance(config, GDConfig):
         raise ValueError(f"train_gd: config must be a GDConfig, got {type(config).__name__}")
     X, y = _check_data(spec, X, y)
+    ensure_compilation_cache()
     key = jnp.asarray(key)
     if not jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
         try:  # a legacy PRNGKey (uint32 key data): the same stream as a typed key

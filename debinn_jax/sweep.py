@@ -51,6 +51,7 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from debinn_jax import stopping
+from debinn_jax.cache import ensure_compilation_cache
 from debinn_jax.ga import (
     FLAG_FIELDS,
     INT_FIELDS,
@@ -308,6 +309,7 @@ def run_many(
         debinn_jax.stopping.RunInterrupted: SIGINT or SIGTERM arrived during the call (it
             stops after the current chunk, in every process at the same chunk).
     """
+    ensure_compilation_cache()
     start = time.perf_counter()
     config = config.resolve(spec)
     keys = jnp.asarray(keys)

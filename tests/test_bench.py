@@ -11,10 +11,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from _shared import data_dir
 
 from debinn_jax.bench import (
     CPU_MEMORY_BUDGET,
     WORKLOAD_SHAPES,
+    bench_startup,
     individuals,
     load_workload,
     make_evaluator,
@@ -174,7 +176,11 @@ def test_bench_command_quick_end_to_end(tmp_path, capsys):
     assert set(sweep) == {"2"}
     assert all(v["sweep_s"] > 0 and v["sequential_s"] > 0 for v in sweep.values())
     assert doc["memory"]["peak_rss_mb"] > 0
-    assert "P=" in capsys.readouterr().out
+    startup = doc["startup"]  # no DLBCL folder: the import rows only, and why
+    assert startup["import"]["wall_s"] > 0 and startup["import_trainers"]["wall_s"] > 0
+    assert "not found" in startup["skipped"] and "cold" not in startup
+    out = capsys.readouterr().out
+    assert "P=" in out and "GA start-up skipped" in out
 
 
 def test_bench_command_rejects_bad_options(capsys):
@@ -184,3 +190,17 @@ def test_bench_command_rejects_bad_options(capsys):
     assert "unknown workload" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["bench", "--populations", "0,4"])
+
+
+@pytest.mark.slow
+def test_startup_rows_cold_then_warm():
+    """The GA start-up rows on the real DLBCL fold: a cold run, then a warm one that finds
+    the programs in the cache the cold run wrote (tiny budget; no timing asserted)."""
+    if not (data_dir() / "dlbcl" / "Fold-1").exists():
+        pytest.skip(f"{data_dir() / 'dlbcl' / 'Fold-1'} not found")
+    lines = []
+    doc = bench_startup(data_dir(), repeats=1, generations=3, population=4, log=lines.append)
+    for row in ("cold", "warm"):
+        assert doc[row]["wall_s"] > doc[row]["train_ga_s"] > 0
+        assert doc[row]["generations_run"] == 3
+    assert any(line.strip().startswith("GA warm") for line in lines)

@@ -54,6 +54,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--numpy-max-population", type=int, default=None, help="skip the NumPy loop above this P"
     )
     p.add_argument("--no-reference", action="store_true", help="skip the authors' binary rows")
+    p.add_argument(
+        "--startup-repeats",
+        type=int,
+        default=None,
+        help="fresh processes per start-up timing (median; 0 skips the start-up section)",
+    )
+    p.add_argument(
+        "--startup-only", action="store_true", help="measure start-up only (import, cold, warm)"
+    )
     p.set_defaults(func=run)
 
 
@@ -76,6 +85,16 @@ def config_from_args(args: argparse.Namespace):  # noqa: ANN201 - avoids importi
             overrides[name] = getattr(args, name)
     if args.no_reference:
         overrides["reference"] = False
+    if args.startup_repeats is not None:
+        if args.startup_repeats < 0:
+            raise ValueError("--startup-repeats must be >= 0")
+        overrides["startup_repeats"] = args.startup_repeats
+        overrides["startup"] = args.startup_repeats > 0
+    if args.startup_only:
+        if args.startup_repeats == 0:
+            raise ValueError("--startup-only needs --startup-repeats >= 1")
+        overrides["only_startup"] = True
+        overrides["startup"] = True
     for name in (*overrides.get("workloads", ()), *overrides.get("sweep_workloads", ())):
         if name not in WORKLOAD_SHAPES:
             raise ValueError(

@@ -12,6 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from debinn_jax import stopping
+from debinn_jax.cache import ensure_compilation_cache
 from debinn_jax.data.splits import leave_out_counts, leave_out_ratios, subset_sizes
 from debinn_jax.ga.config import GAConfig, static_config
 from debinn_jax.ga.loop import Runner, make_runner
@@ -164,6 +165,7 @@ def train_ga(
     Returns:
         A :class:`GAResult`.
     """
+    ensure_compilation_cache()
     start = time.perf_counter()
     config = config.resolve(spec)
     x_t, y_j = _check_data(spec, X, y)
