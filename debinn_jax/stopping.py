@@ -80,7 +80,7 @@ def _preemption_service_active() -> bool:
 
         return distributed.global_state.preemption_sync_manager is not None
     except (ImportError, AttributeError):  # a newer jax: assume the documented default
-        return bool(jax.config.read("jax_enable_preemption_service"))
+        return bool(jax.config.jax_enable_preemption_service)
 
 
 @contextlib.contextmanager
