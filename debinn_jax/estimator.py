@@ -281,7 +281,7 @@ class DEBIClassifier(ClassifierMixin, BaseEstimator):
         activation: hidden activation, one of :data:`debinn_jax.network.ACTIVATIONS`.
         head: output head, ``"reference"`` or ``"softmax"``.
         shift_scale: add per-neuron (scale, shift) genes (lets the network draw boundaries
-            that do not pass through the origin).
+            that do not pass through the origin; on by default, chosen on validation).
         normalization: ``"none"``, ``"input"`` (2022: z-score each layer's input across its
             neurons) or ``"activation"`` (2025: per-group normalisation of hidden activations).
         network_options: other :class:`~debinn_jax.network.NetworkSpec` fields as a dict
@@ -323,7 +323,7 @@ class DEBIClassifier(ClassifierMixin, BaseEstimator):
         kernel: str = "gaussian_const",
         activation: str = "lrelu",
         head: str = "reference",
-        shift_scale: bool = False,
+        shift_scale: bool = True,
         normalization: str = "none",
         network_options: dict[str, Any] | None = None,
         trainer: str = "ga",

@@ -19,7 +19,9 @@ log floor: 2022 uses ``max(log p, -20)``; 2025 uses ``-20`` where ``p < DBL_EPSI
 from __future__ import annotations
 
 import dataclasses
+import math
 import numbers
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -35,8 +37,16 @@ from debinn_jax.network import (
     weights_and_masks,
 )
 
+LossFn = Callable[[jax.Array, jax.Array, jax.Array, Coords], jax.Array]
+"""A loss of one network that GA and GD both minimise:
+``loss_fn(logp, y, mask, coords) -> ()``, with ``logp`` the ``(K, N)`` log-probabilities of the
+network ``coords`` on the inputs, ``y`` the ``(N,)`` class indices and ``mask`` ``(N,)`` sample
+weights (0/1: the samples this score is about). Must be traceable (``jax.numpy``); the GA vmaps
+it over masks and individuals, GD differentiates it. :func:`debi_loss_fn` builds the DEBI loss
+in this form; add terms to it to train on your own objective."""
+
 LOG_P_FLOOR = -20.0
-LOG_DBL_EPS = float(jnp.log(DBL_EPS))
+LOG_DBL_EPS = math.log(DBL_EPS)  # a Python float: importing inside a jit trace is safe
 LOSS_VARIANTS = ("2022", "2025")
 
 
@@ -212,6 +222,31 @@ def debi_loss(
     return loss + weight_penalty(spec, coords, config.l1, config.l2)
 
 
+def debi_loss_fn(spec: NetworkSpec, config: LossConfig = LossConfig()) -> LossFn:
+    """The DEBI loss as a :data:`LossFn` (equal to :func:`debi_loss` on the same network).
+
+    Args:
+        spec: the network (for the L1/L2 penalty on its weights).
+        config: alpha, penalties, class weighting and variant.
+
+    Example (a Brier-score penalty on top of the DEBI loss)::
+
+        base = debi_loss_fn(spec, config.loss)
+
+        def loss_fn(logp, y, mask, coords):
+            onehot = jax.nn.one_hot(y, logp.shape[0], axis=0)
+            brier = jnp.sum(jnp.square(jnp.exp(logp) - onehot), axis=0)
+            return base(logp, y, mask, coords) + 0.5 * jnp.sum(brier * mask) / jnp.sum(mask)
+    """
+
+    def loss_fn(logp: jax.Array, y: jax.Array, mask: jax.Array, coords: Coords) -> jax.Array:
+        terms = log_proba_terms(logp, y, config.alpha, config.variant)
+        loss = masked_loss(terms, y, mask, config.class_weights, config.variant)
+        return loss + weight_penalty(spec, coords, config.l1, config.l2)
+
+    return loss_fn
+
+
 def loss_floor(n_classes: int, alpha: float) -> float:
     """Smallest loss the ``reference`` head can reach on balanced data (spec section 3.3)."""
     import math
@@ -233,6 +268,7 @@ def population_loss(
     l1: Any = None,
     l2: Any = None,
     flags: Flags = None,
+    loss_fn: LossFn | None = None,
 ) -> jax.Array:
     """Loss of every individual of a population under several masks.
 
@@ -246,6 +282,9 @@ def population_loss(
             accelerators), a small number (4) = ``lax.map`` chunks (several times faster on CPU).
         l1, l2: optional (traced) penalty lambdas replacing ``config.l1``/``config.l2``.
         flags: optional traced network switches (:data:`debinn_jax.network.Flags`).
+        loss_fn: a :data:`LossFn` replacing the DEBI loss (``config``, ``l1`` and ``l2`` are
+            then not used; ``flags`` still switch the network). One forward pass per
+            individual serves all its masks.
 
     Returns:
         ``(P, M)`` losses (penalties included).
@@ -255,6 +294,9 @@ def population_loss(
     def one(args: tuple) -> jax.Array:
         coords, m = args
         m = masks if shared else m
+        if loss_fn is not None:
+            logp = log_proba_t(spec, coords, x_t, flags)
+            return jax.vmap(lambda mm: loss_fn(logp, y, mm.astype(logp.dtype), coords))(m)
         terms = sample_terms(spec, coords, x_t, y, config.alpha, config.variant, flags)
         pen = weight_penalty(
             spec,

@@ -65,7 +65,7 @@ def _reference_forward(spec: dj.NetworkSpec, coords: dj.Coords, x: np.ndarray) -
 
 
 def test_222_network_by_hand():
-    spec = dj.NetworkSpec(2, (2,), 2)
+    spec = dj.NetworkSpec(2, (2,), 2, shift_scale=False)
     coords = _coords_222()
     x = np.array([[1.0, 0.0], [0.0, 1.0], [0.3, -2.0]])
     p = dj.apply(spec, coords, x)
@@ -169,7 +169,7 @@ def test_layer_weights_shapes_and_standardisation():
     "sizes,expected", [((17, (85, 64), 2), 951), ((21, (100,), 3), 672), ((12, (100,), 2), 642)]
 )
 def test_param_counts_match_spec(sizes, expected):
-    spec = dj.NetworkSpec(*sizes)
+    spec = dj.NetworkSpec(*sizes, shift_scale=False)  # the spec's network: no extra genes
     assert dj.param_count(spec) == expected
     leaves = jax.tree_util.tree_leaves(dj.init_coords(jax.random.key(0), spec))
     assert sum(leaf.size for leaf in leaves) == expected
@@ -192,7 +192,7 @@ def test_group_index_blocks():
 
 
 def test_shift_scale_identity_genes_change_nothing():
-    plain = dj.NetworkSpec(3, (6,), 2)
+    plain = dj.NetworkSpec(3, (6,), 2, shift_scale=False)
     ss = dataclasses.replace(plain, shift_scale=True)
     coords = dj.init_coords(jax.random.key(2), plain)
     ident = tuple(
@@ -300,3 +300,13 @@ def test_init_is_deterministic_and_uniform():
     assert float(flat_a.min()) >= -1.0 and float(flat_a.max()) <= 1.0
     with pytest.raises(ValueError, match="scheme"):
         dj.init_coords(jax.random.key(0), spec, scheme="normal")
+
+
+def test_shift_scale_genes_are_on_by_default():
+    # chosen on validation (experiments/defaults_validation.py): the network's only bias
+    spec = dj.NetworkSpec(3, (6,), 2)
+    assert spec.shift_scale
+    assert dj.param_count(spec) == dj.param_count(
+        dataclasses.replace(spec, shift_scale=False)
+    ) + 2 * (6 + 2)
+    assert dj.DEBIClassifier().shift_scale

@@ -26,7 +26,7 @@ from jax import flatten_util
 from debinn_jax.data.splits import ga_subsets, leave_out_splits, shuffle_individuals
 from debinn_jax.ga.config import FLAG_FIELDS, GAConfig
 from debinn_jax.ga.operators import DebiGA, DebiGAState, _np_ravel
-from debinn_jax.loss import population_loss
+from debinn_jax.loss import LossFn, population_loss
 from debinn_jax.network import Coords, NetworkSpec, init_coords, reflect_z
 
 TOLERANCE_STEP = 0.05
@@ -312,17 +312,41 @@ def _loss_kwargs(hp: dict[str, Any]) -> dict[str, Any]:
 
 
 def _population_scores(
-    spec: NetworkSpec, config: GAConfig, unravel: Callable, pop_flat, x_t, y, masks, hp
+    spec: NetworkSpec,
+    config: GAConfig,
+    unravel: Callable,
+    pop_flat,
+    x_t,
+    y,
+    masks,
+    hp,
+    loss_fn: LossFn | None = None,
 ) -> jax.Array:
-    """``(P, D)`` genomes -> ``(P, M)`` fitness under ``masks`` (NaN -> +inf)."""
+    """``(P, D)`` genomes -> ``(P, M)`` fitness under ``masks`` (NaN -> +inf).
+
+    ``loss_fn``: a user :data:`~debinn_jax.loss.LossFn` instead of the DEBI loss."""
     pop = jax.vmap(unravel)(pop_flat)
     out = population_loss(
-        spec, pop, x_t, y, masks, config.loss, config.batch_size, **_loss_kwargs(hp)
+        spec,
+        pop,
+        x_t,
+        y,
+        masks,
+        config.loss,
+        config.batch_size,
+        **_loss_kwargs(hp),
+        loss_fn=loss_fn,
     )
     return jnp.where(jnp.isnan(out), jnp.inf, out)
 
 
-def resampled_subsets(spec: NetworkSpec, config: GAConfig, unravel: Callable, n_classes: int):
+def resampled_subsets(
+    spec: NetworkSpec,
+    config: GAConfig,
+    unravel: Callable,
+    n_classes: int,
+    loss_fn: LossFn | None = None,
+):
     """The 2022 evaluator (spec 6.2): a validation subset and per-individual training subsets,
     re-drawn every ``resample_every`` generations and shuffled across individuals each one."""
     pop_size = config.population_size
@@ -342,13 +366,19 @@ def resampled_subsets(spec: NetworkSpec, config: GAConfig, unravel: Callable, n_
     def score(pop_flat, data, x_t, y, hp):
         val_mask, ind_masks = data
         both = jnp.stack([ind_masks, jnp.broadcast_to(val_mask, ind_masks.shape)], axis=1)
-        out = _population_scores(spec, config, unravel, pop_flat, x_t, y, both, hp)
+        out = _population_scores(spec, config, unravel, pop_flat, x_t, y, both, hp, loss_fn)
         return out[:, 0], out[:, 1]
 
     return Evaluator(init_data, masks, score)
 
 
-def leave_out_fitness(spec: NetworkSpec, config: GAConfig, unravel: Callable, n_classes: int):
+def leave_out_fitness(
+    spec: NetworkSpec,
+    config: GAConfig,
+    unravel: Callable,
+    n_classes: int,
+    loss_fn: LossFn | None = None,
+):
     """The 2025 evaluator (DEBINN-2025 section 4): fixed balanced leave-out splits drawn at
     generation 0; fitness_T / fitness_V = mean over the splits of the fitness F of each part.
     The per-ratio validation counts come in as ``hp["split_counts"]``."""
@@ -372,7 +402,7 @@ def leave_out_fitness(spec: NetworkSpec, config: GAConfig, unravel: Callable, n_
         train_masks, val_masks = data
         s = train_masks.shape[0]
         both = jnp.concatenate([train_masks, val_masks], axis=0)
-        out = _population_scores(spec, config, unravel, pop_flat, x_t, y, both, hp)
+        out = _population_scores(spec, config, unravel, pop_flat, x_t, y, both, hp, loss_fn)
         return jnp.mean(out[:, :s], axis=1), jnp.mean(out[:, s:], axis=1)
 
     return Evaluator(init_data, masks, score), draw
@@ -430,11 +460,18 @@ def _amplitude_of(algo: Any, state: Any) -> jax.Array:
     return jnp.mean(jnp.asarray(std, jnp.float32))
 
 
-def make_runner(spec: NetworkSpec, config: GAConfig, n_classes: int | None = None) -> Runner:
+def make_runner(
+    spec: NetworkSpec,
+    config: GAConfig,
+    n_classes: int | None = None,
+    fitness: LossFn | None = None,
+) -> Runner:
     """Build the pure per-run functions for ``spec`` and ``config`` (see :class:`Runner`).
 
     Only the static part of ``config`` is used here; numeric settings come in as ``hp``.
-    ``config`` is resolved for ``spec`` first (``"auto"`` fields).
+    ``config`` is resolved for ``spec`` first (``"auto"`` fields). ``fitness``: a
+    :data:`~debinn_jax.loss.LossFn` to minimise instead of the DEBI loss (the subsets, hall of
+    fame, early stopping and final selection stay; swept ``l1``/``l2`` are then unused).
     """
     config = config.resolve(spec)
     n_classes = n_classes or spec.n_classes
@@ -446,9 +483,10 @@ def make_runner(spec: NetworkSpec, config: GAConfig, n_classes: int | None = Non
     population_based = isinstance(algo, PopulationBasedAlgorithm)
     rules_2025 = config.hof_rule == "2025"
     if config.subsets == "leave_out":
-        evaluator, draw_splits = leave_out_fitness(spec, config, unravel, n_classes)
+        evaluator, draw_splits = leave_out_fitness(spec, config, unravel, n_classes, fitness)
     else:
-        evaluator, draw_splits = resampled_subsets(spec, config, unravel, n_classes), None
+        evaluator = resampled_subsets(spec, config, unravel, n_classes, fitness)
+        draw_splits = None
     dtype = jnp.zeros(()).dtype
 
     def start(key, x_t, y, sample_mask, hp):
@@ -607,10 +645,10 @@ def make_runner(spec: NetworkSpec, config: GAConfig, n_classes: int | None = Non
                     k, y, n_classes, sample_mask, config.final_fraction
                 )
             )(keys)
-            scores = _population_scores(spec, config, unravel, genes, x_t, y, masks, hp)
+            scores = _population_scores(spec, config, unravel, genes, x_t, y, masks, hp, fitness)
             return jnp.mean(scores, axis=1)
         _, val_masks = draw_splits(key, y, sample_mask, hp)
-        scores = _population_scores(spec, config, unravel, genes, x_t, y, val_masks, hp)
+        scores = _population_scores(spec, config, unravel, genes, x_t, y, val_masks, hp, fitness)
         return jnp.mean(scores, axis=1)
 
     def finalize(state: LoopState, key, x_t, y, sample_mask, hp):
