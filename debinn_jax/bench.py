@@ -36,6 +36,7 @@ import contextlib
 import dataclasses
 import datetime
 import json
+import logging
 import math
 import os
 import platform
@@ -63,6 +64,8 @@ from debinn_jax.network import (
     init_coords,
     scores_t,
 )
+
+logger = logging.getLogger(__name__)
 
 #: Published/measured seconds per generation of the authors' binary on this kind of machine:
 #: workload -> (population size, seconds per generation).
@@ -600,7 +603,7 @@ class BenchConfig:
 
 def _log(verbose: bool, message: str) -> None:
     if verbose:
-        print(message, flush=True)
+        logger.info(message)
 
 
 # --------------------------------------------------------------------------------------------
@@ -989,7 +992,11 @@ def memory_probe_subprocess(
 
 
 def run_benchmark(config: BenchConfig, verbose: bool = True) -> dict[str, Any]:
-    """Run every measurement of the module docstring; returns the JSON-ready document."""
+    """Run every measurement of the module docstring; returns the JSON-ready document.
+
+    ``verbose``: log a summary line per measurement at INFO level on the ``debinn_jax.bench``
+    logger (``debinn bench`` shows them).
+    """
     started = time.perf_counter()
     doc: dict[str, Any] = {"meta": machine_info(), "settings": dataclasses.asdict(config)}
     _log(

@@ -12,8 +12,10 @@ command imports what it needs inside its ``run`` function), so ``debinn --help``
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import importlib.util
+import logging
 import os
 import signal
 import sys
@@ -78,7 +80,54 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
-def _compilation_cache(args: argparse.Namespace) -> None:
+class _Below(logging.Filter):
+    """Passes records below a level (INFO lines to stdout, warnings go to stderr)."""
+
+    def __init__(self, level: int) -> None:
+        super().__init__()
+        self.level = level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno < self.level
+
+
+class _Prefixed(logging.Formatter):
+    """``debinn fit: warning: <message>`` (one line, like the command's own errors)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{self.name}: {record.levelname.lower()}: {_one_line(record.getMessage())}"
+
+
+@contextlib.contextmanager
+def _library_logging(name: str):  # noqa: ANN202 - a context manager
+    """Show the library's log records while a command runs: INFO (progress lines) as they
+    are on stdout, warnings and errors as ``debinn CMD: warning: ...`` on stderr. The library
+    itself configures no handler (:mod:`logging` convention)."""
+    logger = logging.getLogger("debinn_jax")
+    out = logging.StreamHandler(sys.stdout)
+    out.setLevel(logging.INFO)
+    out.addFilter(_Below(logging.WARNING))
+    out.setFormatter(logging.Formatter("%(message)s"))
+    err = logging.StreamHandler(sys.stderr)
+    err.setLevel(logging.WARNING)
+    err.setFormatter(_Prefixed(name))
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    logger.addHandler(out)
+    logger.addHandler(err)
+    try:
+        yield
+    finally:
+        logger.removeHandler(out)
+        logger.removeHandler(err)
+        logger.setLevel(level)
+
+
+def _compilation_cache(args: argparse.Namespace, name: str) -> None:
     """Switch JAX's persistent compilation cache on (or off with ``--no-cache``) before the
     command runs (:mod:`debinn_jax.cache`)."""
     from debinn_jax import cache
@@ -89,7 +138,7 @@ def _compilation_cache(args: argparse.Namespace) -> None:
     try:
         cache.enable_compilation_cache()
     except (OSError, ValueError) as exc:  # an unusable directory must not stop the command
-        print(f"debinn: warning: compilation cache off: {_one_line(str(exc))}", file=sys.stderr)
+        print(f"{name}: warning: {_one_line(str(exc))} (the cache is off)", file=sys.stderr)
         cache.disable_compilation_cache()
 
 
@@ -121,8 +170,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # (training loops catch it themselves and stop after the current compiled chunk)
         signal.signal(signal.SIGTERM, _terminated)
     try:
-        _compilation_cache(args)
-        return int(args.func(args) or 0)
+        with _library_logging(name):
+            _compilation_cache(args, name)
+            return int(args.func(args) or 0)
     except (UserError, ValueError, FileNotFoundError, NotADirectoryError, PermissionError) as exc:
         text = os_error_text(exc) if isinstance(exc, OSError) else str(exc)
         print(f"{name}: error: {_one_line(text)}", file=sys.stderr)

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -55,6 +56,8 @@ from debinn_jax import stopping
 from debinn_jax.cache import ensure_compilation_cache
 from debinn_jax.loss import LossConfig, log_proba_terms, masked_loss, weight_penalty
 from debinn_jax.network import Coords, NetworkSpec, apply, init_coords, log_proba_t
+
+logger = logging.getLogger(__name__)
 
 SCHEDULES = ("constant", "cosine", "warmup_cosine")
 #: NetworkSpec options the GD experiments use (chosen on validation splits; see module doc).
@@ -545,6 +548,11 @@ def _check_data(spec: NetworkSpec, X: Any, y: Any) -> tuple[np.ndarray, np.ndarr
     return X, y.astype(np.int32)
 
 
+def _per_start(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """The chunks' ``(epochs, starts, ...)`` metrics joined as ``(starts, epochs, ...)``."""
+    return {k: np.moveaxis(np.concatenate([p[k] for p in parts], axis=0), 0, 1) for k in parts[0]}
+
+
 def train_gd(
     spec: NetworkSpec,
     X: Any,
@@ -554,6 +562,7 @@ def train_gd(
     *,
     progress: bool = False,
     init: Coords | None = None,
+    callback: stopping.ChunkCallback | None = None,
 ) -> GDResult:
     """Train DEBI-NN coordinates by gradient descent; return the best start on validation.
 
@@ -565,9 +574,17 @@ def train_gd(
             (``jax.random.PRNGKey``, the same stream); the same key and config give the same
             result.
         config: the settings (:class:`GDConfig`).
-        progress: print one line per compiled chunk.
+        progress: log one line per compiled chunk at INFO level on the ``debinn_jax.gd``
+            logger (the ``debinn`` command shows them; a script needs e.g.
+            ``logging.basicConfig(level=logging.INFO)``).
         init: optional initial coordinates, either one pytree or a pytree with a leading
             axis of size ``config.starts`` (default: :func:`init_starts`).
+        callback: ``callback(epoch, histories)`` after every chunk
+            (:data:`debinn_jax.stopping.ChunkCallback`): ``epoch`` is the most epochs any
+            start has run, ``histories`` the per-start metrics so far (``(starts, epochs)``
+            arrays, the layout of :attr:`GDResult.histories` without ``epochs_run``).
+            Returning True stops training there: the result is the best start's best
+            epoch so far, as when the epoch budget ends.
 
     Raises:
         debinn_jax.stopping.RunInterrupted: SIGINT or SIGTERM arrived during the run (it
@@ -632,21 +649,20 @@ def train_gd(
                 status = f"{n_active} of {config.starts} starts still training"
                 if n_early:
                     status += f", {n_early} stopped early (no gain in {config.patience} epochs)"
-                print(
+                logger.info(
                     f"[gd] epoch {int(ran.max()):5d} of {config.epochs}: {status}; best val loss "
-                    f"{np.min(vl):.4f}, best val bacc {np.max(vb):.3f}",
-                    flush=True,
+                    f"{np.min(vl):.4f}, best val bacc {np.max(vb):.3f}"
                 )
-            if n_active == 0:
-                break
+            epoch = int(np.max(np.asarray(state["epoch"])))
             signum = stopping.stop_requested(flag)
             if signum is not None:
-                epoch = int(np.max(np.asarray(state["epoch"])))
                 raise stopping.interrupted(signum, "train_gd", f"epoch {epoch}")
+            if stopping.callback_stop(callback, epoch, lambda: _per_start(parts)):
+                break
+            if n_active == 0:
+                break
     # (epochs, starts, ...) -> (starts, epochs, ...)
-    hist_all = {
-        k: np.moveaxis(np.concatenate([p[k] for p in parts], axis=0), 0, 1) for k in parts[0]
-    }
+    hist_all = _per_start(parts)
     best_loss = np.asarray(state["best_loss"])
     best_bacc = np.asarray(state["best_bacc"])
     if config.monitor == "val_bacc":

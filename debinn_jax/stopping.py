@@ -1,8 +1,18 @@
-"""Stopping long runs cleanly between compiled chunks (SIGINT, SIGTERM).
+"""Watching and stopping long runs between compiled chunks: callbacks, SIGINT, SIGTERM.
 
 The trainers (:func:`~debinn_jax.ga.train_ga`, :func:`~debinn_jax.gd.train_gd`,
 :func:`~debinn_jax.sweep.run_many`) run compiled chunks of generations or epochs from a host
-loop. While that loop runs, :func:`stop_signals` turns SIGINT (Ctrl-C) and SIGTERM (``kill``,
+loop.
+
+Callbacks (:data:`ChunkCallback`): ``callback(step, history)`` is called after every chunk with
+the generation (GA) or epoch (GD) reached and the history so far (numpy arrays, the same keys
+and layout as the trainer's result). A truthy return value asks the trainer to stop: it ends
+the loop there and returns a consistent result of the generations/epochs run so far (as if
+the budget had ended). None or False: go on. The callback runs on the host between compiled
+chunks, so it may log, plot or write files; with several processes it runs in each (the
+run goes on only if no process asked to stop).
+
+Signals: while the loop runs, :func:`stop_signals` turns SIGINT (Ctrl-C) and SIGTERM (``kill``,
 ``scancel``, a scheduler's time limit) into a request that the loop reads after the current chunk;
 the trainer then raises :class:`RunInterrupted` with a one-line message. A second signal of the
 same kind interrupts at once (``KeyboardInterrupt``).
@@ -26,9 +36,13 @@ import dataclasses
 import itertools
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 import numpy as np
+
+#: ``callback(step, history) -> bool | None`` called after every compiled chunk; truthy = stop.
+ChunkCallback = Callable[[int, Mapping[str, Any]], "bool | None"]
 
 #: Chunk counter shared by every host loop of this process: the preemption service needs step
 #: numbers that only grow within a process, across calls.
@@ -142,3 +156,21 @@ def interrupted(signum: int, where: str, progress: str) -> RunInterrupted:
         f"{where}: stopped by {signal_name(signum)} after {progress} (between compiled chunks); "
         "no result",
     )
+
+
+def callback_stop(callback: ChunkCallback | None, step: int, history: Any) -> bool:
+    """Call ``callback(step, history())`` if given; whether it asked to stop.
+
+    ``history`` is a zero-argument function (built only when there is a callback). With
+    several JAX processes the answer is collective: True in every process if any asked.
+    """
+    if callback is None:
+        return False
+    stop = bool(callback(int(step), history()))
+    import jax
+
+    if jax.process_count() > 1:
+        from jax.experimental import multihost_utils
+
+        stop = bool(np.max(multihost_utils.process_allgather(np.int32(stop))))
+    return stop

@@ -39,6 +39,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
+import logging
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -64,6 +65,8 @@ from debinn_jax.ga import (
 )
 from debinn_jax.ga.train import _static_key
 from debinn_jax.network import NetworkSpec
+
+logger = logging.getLogger(__name__)
 
 
 def grid(**axes: Sequence[float]) -> dict[str, np.ndarray]:
@@ -271,6 +274,19 @@ def to_host(tree: Any) -> Any:
     return jax.tree_util.tree_map(one, tree)
 
 
+def _history(
+    hists: list[dict[str, np.ndarray]], rans: list[np.ndarray], n_runs: int
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The chunks' traces joined: ``(R, G)`` arrays, NaN where a run did not run; and ``ran``."""
+    ran = np.concatenate(rans, axis=1)[:n_runs]
+    g_max = int(ran.sum(axis=1).max())
+    history = {}
+    for k in hists[0]:
+        full = np.concatenate([h[k] for h in hists], axis=1)[:n_runs]
+        history[k] = np.where(ran, full, np.nan)[:, :g_max]
+    return history, ran
+
+
 def run_many(
     spec: NetworkSpec,
     X: Any,
@@ -283,6 +299,7 @@ def run_many(
     run_batch_size: int | None = None,
     devices: Sequence[Any] | None = None,
     progress: bool = False,
+    callback: stopping.ChunkCallback | None = None,
 ) -> SweepResult:
     """Train R independent GA runs in one compiled call per chunk of generations.
 
@@ -300,7 +317,13 @@ def run_many(
         run_batch_size: None = ``vmap`` over runs; an int = ``lax.map`` in batches of that many.
         devices: devices to shard the runs over (default ``jax.devices()``); one device = no
             sharding.
-        progress: print one line per chunk.
+        progress: log one line per chunk at INFO level on the ``debinn_jax.sweep`` logger.
+        callback: ``callback(generation, history)`` after every chunk
+            (:data:`debinn_jax.stopping.ChunkCallback`): ``generation`` is the last generation
+            stepped, ``history`` the :attr:`SweepResult.history` so far (``(R, G)`` arrays,
+            NaN after a run stopped). Returning True stops every run there: the result is the
+            final selection of the generations run so far. With several processes it is
+            called in each, with the same arguments.
 
     Returns:
         A :class:`SweepResult`.
@@ -376,24 +399,20 @@ def run_many(
             gen += rans[-1].shape[1]
             if progress:
                 dt = time.perf_counter() - t0
-                print(
+                logger.info(
                     f"gen {gen:6d}  runs active {int(rans[-1][:n_runs, -1].sum()):4d}/{n_runs}  "
                     f"best train {np.nanmin(h['train_fitness']):.4f}  "
                     f"best val {np.nanmin(h['val_fitness']):.4f}  "
-                    f"{rans[-1].shape[1] / dt:8.1f} gen/s",
-                    flush=True,
+                    f"{rans[-1].shape[1] / dt:8.1f} gen/s"
                 )
             signum = stopping.stop_requested(flag)
             if signum is not None:
                 raise stopping.interrupted(signum, "run_many", f"generation {gen - 1}")
+            if stopping.callback_stop(callback, gen - 1, lambda: _history(hists, rans, n_runs)[0]):
+                break
     coords, ensemble, scores = final_fn(state, k_final, x_t_j, y_j, m_j, hp_j)
-    ran = np.concatenate(rans, axis=1)[:n_runs]
+    history, ran = _history(hists, rans, n_runs)
     n_gen = ran.sum(axis=1)
-    g_max = int(n_gen.max())
-    history = {}
-    for k in hists[0]:
-        full = np.concatenate([h[k] for h in hists], axis=1)[:n_runs]
-        history[k] = np.where(ran, full, np.nan)[:, :g_max]
     coords, ensemble, scores, hof_val = to_host((coords, ensemble, scores, state.hof.val))
     cut = functools.partial(jax.tree_util.tree_map, lambda a: a[:n_runs])
     return SweepResult(

@@ -347,3 +347,25 @@ def test_evaluate_accepts_a_test_file_with_a_single_class(workdir: Path, model: 
     # fitting on it is still refused: training needs two classes
     code, _, err = run(capsys, "fit", "--data", only_yes, "--trainer", "gd", "--out", "x")
     assert code == 2 and "same label" in err
+
+
+def test_cli_shows_library_log_records_while_a_command_runs(capsys) -> None:
+    """The library only logs; the command shows INFO lines on stdout and warnings on stderr
+    (one line, named after the command) and removes its handlers afterwards."""
+    import logging
+
+    from debinn_jax.cli import _library_logging
+
+    log = logging.getLogger("debinn_jax.some_module")
+    package = logging.getLogger("debinn_jax")
+    handlers, level = list(package.handlers), package.level
+    with _library_logging("debinn fit"):
+        log.info("gen     10  train 0.5")
+        log.debug("not shown")
+        log.warning("careful:\n two lines")
+    out, err = capsys.readouterr()
+    assert out == "gen     10  train 0.5\n"
+    assert err == "debinn fit: warning: careful: two lines\n"
+    assert package.handlers == handlers and package.level == level
+    log.warning("after the command")  # no handler of ours any more
+    assert "after the command" not in capsys.readouterr().out

@@ -42,6 +42,10 @@ SWEEP = textwrap.dedent(
     leaves = jax.tree_util.tree_leaves(res.coords)
     arrays = {f"coords{i}": a for i, a in enumerate(leaves)}
     arrays.update({f"history_{k}": v for k, v in res.history.items()})
+    # a callback's stop request ends every run after the same chunk, in every process
+    part = run_many(spec, X, y, keys, cfg, settings={"r_max": [1.0, 0.8, 0.6, 0.4], "r_min": 0.1},
+                    callback=lambda gen, history: gen >= 4)
+    arrays.update(part_generations=part.generations_run, part_scores=part.final_scores)
     np.savez(out, final_scores=res.final_scores, hof=res.hall_of_fame_val, **arrays)
     print("SWEEP-OK", mode, flush=True)
     """
@@ -61,7 +65,8 @@ def _env(devices: int) -> dict[str, str]:
 
 
 def test_two_processes_equal_one_process(tmp_path):
-    """4 runs sharded over 2 processes x 2 CPU devices == the same runs on 1 process x 4."""
+    """4 runs sharded over 2 processes x 2 CPU devices == the same runs on 1 process x 4, also
+    when a callback stops them early."""
     script = tmp_path / "sweep.py"
     script.write_text(SWEEP)
     port = str(_free_port())
@@ -88,6 +93,7 @@ def test_two_processes_equal_one_process(tmp_path):
         assert "SWEEP-OK multi" in stdout
     assert single.returncode == 0, single.stderr[-3000:]
     ref = np.load(tmp_path / "single.npz")
+    assert ref["part_generations"].tolist() == [8] * 4  # stopped after the second chunk of 4
     for i in range(2):  # every process holds the whole result, bit for bit
         got = np.load(tmp_path / f"p{i}.npz")
         assert sorted(got.files) == sorted(ref.files)
@@ -97,9 +103,11 @@ def test_two_processes_equal_one_process(tmp_path):
 
 LONG_SWEEP = textwrap.dedent(
     """
+    import logging
     import sys
     import jax
     import numpy as np
+    logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(message)s")
     from debinn_jax.ga import GAConfig
     from debinn_jax.network import NetworkSpec
     from debinn_jax.stopping import RunInterrupted

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import os
 import signal
 import subprocess
@@ -496,15 +497,16 @@ def test_calibrated_probabilities_with_scikit_learn() -> None:
 # --------------------------------------------------------------------------- 8. GD progress
 
 
-def test_gd_progress_counts_the_starts_still_training(capsys) -> None:
+def test_gd_progress_counts_the_starts_still_training(caplog) -> None:
     from debinn_jax.gd import GDConfig, train_gd
     from debinn_jax.network import NetworkSpec
 
     X, y = blobs(20, 0)
     spec = NetworkSpec(n_inputs=2, hidden=(), n_classes=2)
     config = GDConfig(epochs=200, chunk=50, starts=2, patience=5, validation_fraction=0.0)
+    caplog.set_level(logging.INFO, logger="debinn_jax.gd")  # progress lines are log records
     result = train_gd(spec, X - 3.0, y, jax.random.key(0), config, progress=True)
-    last = capsys.readouterr().out.strip().splitlines()[-1]
+    last = caplog.messages[-1]
     ran = int(np.max(result.histories["epochs_run"]))
     assert ran < 200
     assert last.startswith(f"[gd] epoch {ran:5d} of 200: 0 of 2 starts still training, 2 stopped")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 import time
 from typing import Any
 
@@ -17,6 +18,8 @@ from debinn_jax.data.splits import leave_out_counts, leave_out_ratios, subset_si
 from debinn_jax.ga.config import GAConfig, static_config
 from debinn_jax.ga.loop import Runner, make_runner
 from debinn_jax.network import Coords, NetworkSpec, apply
+
+logger = logging.getLogger(__name__)
 
 
 def _compiled(spec: NetworkSpec, config: GAConfig, n_classes: int) -> tuple[Runner, Any]:
@@ -129,6 +132,13 @@ def _check_data(spec: NetworkSpec, X: Any, y: Any) -> tuple[jax.Array, jax.Array
     return jnp.asarray(X.T, jnp.zeros(()).dtype), jnp.asarray(y, jnp.int32)
 
 
+def _history(hists: list[dict[str, np.ndarray]]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The chunks' traces joined: (history without the generations that did not run, ran)."""
+    history = {k: np.concatenate([h[k] for h in hists]) for k in hists[0]}
+    ran = history.pop("ran")
+    return {k: v[ran] for k, v in history.items()}, ran
+
+
 def _progress_line(gen: int, hist: dict[str, np.ndarray], rate: float) -> str:
     return (
         f"gen {gen:6d}  train {np.nanmin(hist['train_fitness']):.4f}  "
@@ -145,6 +155,7 @@ def train_ga(
     config: GAConfig = GAConfig(),  # noqa: B008 (frozen, hashable)
     *,
     progress: bool = False,
+    callback: stopping.ChunkCallback | None = None,
 ) -> GAResult:
     """Train a DEBI-NN with a genetic algorithm (spec section 6).
 
@@ -155,8 +166,15 @@ def train_ga(
         key: a ``jax.random`` key; the same key gives a bit-identical result on the same
             backend, jax version and ``batch_size``.
         config: GA settings.
-        progress: print one line per chunk (generation, best training / validation fitness,
-            generations per second).
+        progress: log one line per chunk at INFO level on the ``debinn_jax.ga.train``
+            logger (generation, best training / validation fitness, generations per second);
+            the ``debinn`` command shows them, a script needs e.g.
+            ``logging.basicConfig(level=logging.INFO)``.
+        callback: ``callback(generation, history)`` after every chunk
+            (:data:`debinn_jax.stopping.ChunkCallback`): ``generation`` is the last generation
+            evaluated, ``history`` the :attr:`GAResult.history` so far. Returning True stops
+            the run there: the result is the final selection of the generations run so far
+            (``early_stopped`` True).
 
     Raises:
         debinn_jax.stopping.RunInterrupted: SIGINT or SIGTERM arrived during the run (it
@@ -186,14 +204,14 @@ def train_ga(
             done_gens += n_new
             if progress:
                 rate = n_new / max(time.perf_counter() - t0, 1e-9)
-                print(_progress_line(done_gens - 1, h, rate), flush=True)
+                logger.info(_progress_line(done_gens - 1, h, rate))
             signum = stopping.stop_requested(flag)
             if signum is not None:
                 raise stopping.interrupted(signum, "train_ga", f"generation {done_gens - 1}")
+            if stopping.callback_stop(callback, done_gens - 1, lambda: _history(hists)[0]):
+                break
     coords, ensemble, scores = final_fn(state, k_final, x_t, y_j, sample_mask, hp)
-    history = {k: np.concatenate([h[k] for h in hists]) for k in hists[0]}
-    ran = history.pop("ran")
-    history = {k: v[ran] for k, v in history.items()}
+    history, ran = _history(hists)
     n_run = int(ran.sum())
     hof = jax.device_get(state.hof)
     return GAResult(
