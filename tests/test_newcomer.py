@@ -520,10 +520,13 @@ def test_gd_progress_counts_the_starts_still_training(caplog) -> None:
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_ctrl_c_during_a_ga_fit_exits_cleanly(work: Path, signum: int) -> None:
     """Ctrl-C (SIGINT) or SIGTERM: the GA stops after its chunk; one line, no model file."""
+    # no early stopping: the run must still be in its loop when the signal arrives
+    config = work / "endless.toml"
+    config.write_text("[ga]\nearly_stopping = 100000000\n")
     proc = subprocess.Popen(
         [sys.executable, "-m", "debinn_jax.cli", "fit", "--data", str(work / "train.csv"),
-         "--id-column", "id", "--trainer", "ga", "--hidden", "2", "--generations", "100000",
-         "--population", "6", "--out", str(work / "interrupted.debinn")],
+         "--id-column", "id", "--trainer", "ga", "--hidden", "2", "--generations", "100000000",
+         "--population", "6", "--config", str(config), "--out", str(work / "interrupted.debinn")],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
