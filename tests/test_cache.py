@@ -37,7 +37,7 @@ def test_the_directory_variable_wins_and_the_switch_turns_it_off(tmp_path):
 
 def test_never_inside_the_repository(tmp_path):
     assert SOURCE_ROOT == REPO
-    assert not inside_source_tree(cache_dir())  # this machine's default
+    assert not inside_source_tree(cache_dir({"HOME": str(Path.home())}))  # the default here
     assert not inside_source_tree(tmp_path)
     assert inside_source_tree(REPO) and inside_source_tree(REPO / "runs" / "cache")
     with pytest.raises(ValueError, match="inside the debinn-jax source tree"):
