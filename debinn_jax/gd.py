@@ -54,7 +54,7 @@ import optax
 
 from debinn_jax import stopping
 from debinn_jax.cache import ensure_compilation_cache
-from debinn_jax.loss import LossConfig, log_proba_terms, masked_loss, weight_penalty
+from debinn_jax.loss import LossConfig, LossFn, debi_loss_fn
 from debinn_jax.network import Coords, NetworkSpec, apply, init_coords, log_proba_t
 
 logger = logging.getLogger(__name__)
@@ -304,10 +304,7 @@ def loss_and_logp(
     One forward pass serves the loss and the balanced accuracy.
     """
     logp = log_proba_t(spec, coords, x_t)
-    terms = log_proba_terms(logp, y, loss_config.alpha, loss_config.variant)
-    loss = masked_loss(terms, y, mask, loss_config.class_weights, loss_config.variant)
-    loss = loss + weight_penalty(spec, coords, loss_config.l1, loss_config.l2)
-    return loss, logp
+    return debi_loss_fn(spec, loss_config)(logp, y, mask, coords), logp
 
 
 def layer_grad_norms(grads: Coords) -> jax.Array:
@@ -392,23 +389,37 @@ def _tree_where(cond: jax.Array, a: Any, b: Any) -> Any:
 
 @functools.lru_cache(maxsize=64)
 def _chunk_fn(
-    spec: NetworkSpec, config: GDConfig, n_train: int, chunk: int
+    spec: NetworkSpec,
+    config: GDConfig,
+    n_train: int,
+    chunk: int,
+    optimizer: optax.GradientTransformation | None = None,
+    loss_fn: LossFn | None = None,
 ) -> tuple[Callable[..., Any], Callable[..., Any]]:
     """Compiled (init_state, run_chunk) for one static configuration.
 
     ``config`` here has its sweepable numbers (learning rate, spread, init scale) normalised,
-    so changing them does not recompile.
+    so changing them does not recompile. A user ``optimizer`` replaces the one the config
+    names (with its schedule, clipping and weight decay); a user ``loss_fn`` replaces the DEBI
+    loss. Both are cached by identity.
     """
     full_batch = config.batch_size is None or config.batch_size >= n_train
     bs = n_train if full_batch else config.batch_size
     n_batches = 1 if full_batch else -(-n_train // bs)
-    tx = make_optimizer(config, n_batches)
-    sched = make_schedule(config, n_batches)
+    if optimizer is None:
+        tx = make_optimizer(config, n_batches)
+        sched = make_schedule(config, n_batches)
+        weight_decay = config.weight_decay
+    else:  # the transformation owns its learning rate, schedule and decay
+        tx, sched, weight_decay = optimizer, optax.constant_schedule(1.0), 0.0
     lc = config.loss
     by_bacc = config.monitor == "val_bacc"
 
     def lossfn(params: Coords, x_t: jax.Array, y: jax.Array, mask: jax.Array):
-        return loss_and_logp(spec, params, x_t, y, mask, lc)
+        if loss_fn is None:
+            return loss_and_logp(spec, params, x_t, y, mask, lc)
+        logp = log_proba_t(spec, params, x_t)
+        return loss_fn(logp, y, mask, params), logp
 
     grad_fn = jax.value_and_grad(lossfn, has_aux=True)
 
@@ -429,8 +440,8 @@ def _chunk_fn(
 
     def update(params, opt, step, grads, lr):
         upd, opt = tx.update(grads, opt, params)
-        if config.weight_decay > 0:
-            factor = sched(step) * config.weight_decay
+        if weight_decay > 0:
+            factor = sched(step) * weight_decay
             upd = jax.tree_util.tree_map(lambda u, p: u - factor * p, upd, params)
         upd = jax.tree_util.tree_map(lambda u: lr * u, upd)
         return optax.apply_updates(params, upd), opt, step + 1
@@ -563,6 +574,8 @@ def train_gd(
     progress: bool = False,
     init: Coords | None = None,
     callback: stopping.ChunkCallback | None = None,
+    optimizer: optax.GradientTransformation | None = None,
+    loss_fn: LossFn | None = None,
 ) -> GDResult:
     """Train DEBI-NN coordinates by gradient descent; return the best start on validation.
 
@@ -585,6 +598,16 @@ def train_gd(
             arrays, the layout of :attr:`GDResult.histories` without ``epochs_run``).
             Returning True stops training there: the result is the best start's best
             epoch so far, as when the epoch budget ends.
+        optimizer: any ``optax.GradientTransformation`` (e.g.
+            ``optax.chain(optax.clip_by_global_norm(1.0), optax.adamw(schedule))``); it then
+            owns the learning rate, schedule, clipping and weight decay (``config``'s
+            ``optimizer``, ``learning_rate``, ``lr_spread``, ``schedule``, ``warmup``,
+            ``clip_norm`` and ``weight_decay`` are not used; the history's
+            ``learning_rate`` reads 1). Default: the one ``config`` names (:func:`make_optimizer`).
+        loss_fn: what GD minimises, a :data:`debinn_jax.loss.LossFn`
+            ``loss_fn(logp (K, N), y (N,), mask (N,), coords) -> ()`` (default: the DEBI loss
+            of ``config.loss``; :func:`debinn_jax.loss.debi_loss_fn` builds it, to extend it).
+            The validation loss that picks the best epoch and start is the same function.
 
     Raises:
         debinn_jax.stopping.RunInterrupted: SIGINT or SIGTERM arrived during the run (it
@@ -596,6 +619,13 @@ def train_gd(
     if not isinstance(config, GDConfig):
         raise ValueError(f"train_gd: config must be a GDConfig, got {type(config).__name__}")
     X, y = _check_data(spec, X, y)
+    if optimizer is not None and not isinstance(optimizer, optax.GradientTransformation):
+        raise ValueError(
+            "train_gd: optimizer must be an optax.GradientTransformation (e.g. "
+            f"optax.adam(1e-2)), got {type(optimizer).__name__}; a name goes in GDConfig"
+        )
+    if loss_fn is not None and not callable(loss_fn):
+        raise ValueError(f"train_gd: loss_fn must be a function, got {type(loss_fn).__name__}")
     ensure_compilation_cache()
     key = jnp.asarray(key)
     if not jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
@@ -629,9 +659,14 @@ def train_gd(
                 lambda v: jnp.broadcast_to(v, (config.starts, *v.shape)), init
             )
         params0 = jax.tree_util.tree_map(lambda v: jnp.asarray(v, jnp.zeros(()).dtype), init)
-    lrs = jnp.asarray(config.learning_rates())
+    if optimizer is None:
+        lrs = jnp.asarray(config.learning_rates())
+    else:  # the transformation's own learning rate, the same for every start
+        lrs = jnp.ones((config.starts,), jnp.zeros(()).dtype)
     chunk = min(config.chunk, config.epochs)
-    init_state, run_chunk = _chunk_fn(spec, _static_config(config), int(tr_idx.size), chunk)
+    init_state, run_chunk = _chunk_fn(
+        spec, _static_config(config), int(tr_idx.size), chunk, optimizer, loss_fn
+    )
     state = init_state(params0)
     n_chunks = -(-config.epochs // chunk)
     epoch_keys = jax.random.split(k_train, n_chunks * chunk).reshape(n_chunks, chunk)

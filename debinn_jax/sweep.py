@@ -64,6 +64,7 @@ from debinn_jax.ga import (
     split_counts,
 )
 from debinn_jax.ga.train import _static_key
+from debinn_jax.loss import LossFn
 from debinn_jax.network import NetworkSpec
 
 logger = logging.getLogger(__name__)
@@ -220,11 +221,12 @@ def _compiled_many(
     devices: tuple[Any, ...],
     dtype: str,
     key_impl: str | None,
+    fitness: LossFn | None = None,
 ) -> tuple[Any, ...]:
     # ``dtype`` (the default float dtype) is part of the cache key: make_runner reads it.
     # Keys arrive as raw key data (a typed key array cannot be placed on devices of other
     # processes) and are wrapped again here; ``key_impl`` None: legacy uint32 keys.
-    runner = make_runner(spec, config, n_classes)
+    runner = make_runner(spec, config, n_classes, fitness)
 
     def start(key_data, x_t, y, mask, hp):
         key = key_data if key_impl is None else jax.random.wrap_key_data(key_data, impl=key_impl)
@@ -300,6 +302,7 @@ def run_many(
     devices: Sequence[Any] | None = None,
     progress: bool = False,
     callback: stopping.ChunkCallback | None = None,
+    fitness: LossFn | None = None,
 ) -> SweepResult:
     """Train R independent GA runs in one compiled call per chunk of generations.
 
@@ -324,6 +327,8 @@ def run_many(
             NaN after a run stopped). Returning True stops every run there: the result is the
             final selection of the generations run so far. With several processes it is
             called in each, with the same arguments.
+        fitness: what every run minimises (:data:`debinn_jax.loss.LossFn`; default the DEBI
+            loss), as in :func:`debinn_jax.ga.train_ga`.
 
     Returns:
         A :class:`SweepResult`.
@@ -382,7 +387,14 @@ def run_many(
         {k: np.asarray(v)[take_pad] for k, v in hp.items()},
     )
     runner, (start_fn, chunk_fn, final_fn) = _compiled_many(
-        spec, _static_key(config), spec.n_classes, run_batch_size, devices, str(X.dtype), key_impl
+        spec,
+        _static_key(config),
+        spec.n_classes,
+        run_batch_size,
+        devices,
+        str(X.dtype),
+        key_impl,
+        fitness,
     )
     keys_p, x_t_j, y_j, m_j, hp_j = _place(args, devices)
 

@@ -17,22 +17,27 @@ from debinn_jax.cache import ensure_compilation_cache
 from debinn_jax.data.splits import leave_out_counts, leave_out_ratios, subset_sizes
 from debinn_jax.ga.config import GAConfig, static_config
 from debinn_jax.ga.loop import Runner, make_runner
+from debinn_jax.loss import LossFn
 from debinn_jax.network import Coords, NetworkSpec, apply
 
 logger = logging.getLogger(__name__)
 
 
-def _compiled(spec: NetworkSpec, config: GAConfig, n_classes: int) -> tuple[Runner, Any]:
-    """The jitted per-run functions, cached per (spec, static config, classes, float dtype)."""
-    return _compiled_for(spec, config, n_classes, str(jnp.zeros(()).dtype))
+def _compiled(
+    spec: NetworkSpec, config: GAConfig, n_classes: int, fitness: LossFn | None = None
+) -> tuple[Runner, Any]:
+    """The jitted per-run functions, cached per (spec, static config, classes, fitness, float
+    dtype). A user ``fitness`` is cached by identity: pass the same function object to reuse
+    the compiled program."""
+    return _compiled_for(spec, config, n_classes, str(jnp.zeros(()).dtype), fitness)
 
 
 @functools.lru_cache(maxsize=32)
 def _compiled_for(
-    spec: NetworkSpec, config: GAConfig, n_classes: int, dtype: str
+    spec: NetworkSpec, config: GAConfig, n_classes: int, dtype: str, fitness: LossFn | None
 ) -> tuple[Runner, Any]:
     # ``dtype`` is part of the key: make_runner reads the default float dtype when built
-    runner = make_runner(spec, config, n_classes)
+    runner = make_runner(spec, config, n_classes, fitness)
     return runner, (
         jax.jit(runner.start),
         jax.jit(runner.chunk),
@@ -156,6 +161,7 @@ def train_ga(
     *,
     progress: bool = False,
     callback: stopping.ChunkCallback | None = None,
+    fitness: LossFn | None = None,
 ) -> GAResult:
     """Train a DEBI-NN with a genetic algorithm (spec section 6).
 
@@ -175,6 +181,12 @@ def train_ga(
             evaluated, ``history`` the :attr:`GAResult.history` so far. Returning True stops
             the run there: the result is the final selection of the generations run so far
             (``early_stopped`` True).
+        fitness: what the GA minimises, a :data:`debinn_jax.loss.LossFn`
+            ``fitness(logp (K, N), y (N,), mask (N,), coords) -> ()`` scored on every
+            individual's training and validation subsets (default: the DEBI loss of
+            ``config.loss``; :func:`debinn_jax.loss.debi_loss_fn` builds it, to extend it).
+            Subsets, hall of fame, early stopping and the final selection are unchanged; the
+            algorithm (``config.algorithm``) may be any evosax one.
 
     Raises:
         debinn_jax.stopping.RunInterrupted: SIGINT or SIGTERM arrived during the run (it
@@ -188,7 +200,11 @@ def train_ga(
     config = config.resolve(spec)
     x_t, y_j = _check_data(spec, X, y)
     sample_mask = jnp.ones(y_j.shape, jnp.float32)
-    runner, (start_fn, chunk_fn, final_fn) = _compiled(spec, _static_key(config), spec.n_classes)
+    if fitness is not None and not callable(fitness):
+        raise ValueError(f"train_ga: fitness must be a function, got {type(fitness).__name__}")
+    runner, (start_fn, chunk_fn, final_fn) = _compiled(
+        spec, _static_key(config), spec.n_classes, fitness
+    )
     hp = run_settings(config, np.asarray(y_j))
     k_run, k_final = jax.random.split(key)
     state = start_fn(k_run, x_t, y_j, sample_mask, hp)
