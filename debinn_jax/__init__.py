@@ -1,6 +1,35 @@
 """debinn-jax: DEBI-NN (distance-encoding biomorphic-informational neural networks) in JAX.
 
-The public API. Experiments and notebooks import only from here.
+The public API: the names below, grouped by what they are for. Experiments and notebooks import
+only from here; everything else stays importable from its module (``debinn_jax.network``,
+``debinn_jax.io``, ...) but is not promised to stay.
+
+- Networks: a frozen spec, a coordinate pytree, a pure forward pass (``debinn_jax.network``):
+  ``ACTIVATIONS``, ``HEADS``, ``KERNELS``, ``Coords``, ``NetworkSpec``, ``apply``,
+  ``dense_param_count``, ``init_coords``, ``kernel_fn``, ``layer_weights``, ``param_count``,
+  ``positions``, ``predict``, ``summary``.
+- The loss shared by GA and GD (``debinn_jax.loss``): ``LossConfig``, ``LossFn``, ``class_weights``,
+  ``debi_loss``, ``debi_loss_fn``, ``loss_floor``, ``population_loss``.
+- Metrics (``debinn_jax.metrics``): ``METRIC_NAMES``, ``classification_metrics``.
+- Data: readers, two-moons, splits (``debinn_jax.data``): ``DataError``, ``Dataset``, ``Fold``,
+  ``Standardizer``, ``load_dataset``, ``load_fold``, ``load_table``, ``make_moons_dataset``,
+  ``monte_carlo_cv``, ``stratified_kfold``, ``stratified_split``.
+- Genetic algorithm (an evosax algorithm + the DEBI training loop) (``debinn_jax.ga``): ``DebiGA``,
+  ``GAConfig``, ``GAResult``, ``make_runner``, ``train_ga``.
+- Gradient descent (optax) (``debinn_jax.gd``): ``GDConfig``, ``GDResult``, ``train_gd``.
+- Many runs in one compiled call, over devices and processes (``debinn_jax.sweep``):
+  ``SweepResult``, ``grid``, ``run_many``, ``stack_folds``.
+- scikit-learn estimator (``debinn_jax.estimator``): ``DEBIClassifier``.
+- Model files (``debinn_jax.io``): ``ModelFileError``, ``TrainedModel``, ``load_any_model``,
+  ``load_model``, ``save_model``.
+- The authors' 2025 program: model files (``debinn_jax.authors``): ``AuthorsModel``,
+  ``load_authors_model``.
+- The authors' 2025 program: execution folders and the regulariser grid (``debinn_jax.execution``):
+  ``GridRun``, ``grid_runs``, ``read_execution_settings``, ``regulariser_grid``, ``run_grid``.
+- Long runs: a run stopped by a signal (``debinn_jax.stopping``): ``RunInterrupted``; the
+  persistent compilation cache (``debinn_jax.cache``): ``disable_compilation_cache``,
+  ``enable_compilation_cache``.
+- Submodules: ``data``, ``diagnostics`` (gradient diagnostics), ``metrics``.
 
 Names are imported lazily (PEP 562): ``import debinn_jax`` is cheap, and jax, scikit-learn and
 the rest load on the first use of a name that needs them (``debinn_jax.NetworkSpec``,
@@ -17,11 +46,39 @@ __version__ = "0.1.0"
 
 #: Public name -> the module that defines it ("" for the submodules themselves).
 _LAZY: dict[str, str] = {
-    # submodules
-    "data": "",
-    "diagnostics": "",
-    "metrics": "",
-    # debinn_jax.data
+    **dict.fromkeys(("data", "diagnostics", "metrics"), ""),
+    **dict.fromkeys(
+        (
+            "ACTIVATIONS",
+            "HEADS",
+            "KERNELS",
+            "Coords",
+            "NetworkSpec",
+            "apply",
+            "dense_param_count",
+            "init_coords",
+            "kernel_fn",
+            "layer_weights",
+            "param_count",
+            "positions",
+            "predict",
+            "summary",
+        ),
+        "debinn_jax.network",
+    ),
+    **dict.fromkeys(
+        (
+            "LossConfig",
+            "LossFn",
+            "class_weights",
+            "debi_loss",
+            "debi_loss_fn",
+            "loss_floor",
+            "population_loss",
+        ),
+        "debinn_jax.loss",
+    ),
+    **dict.fromkeys(("METRIC_NAMES", "classification_metrics"), "debinn_jax.metrics"),
     **dict.fromkeys(
         (
             "DataError",
@@ -38,141 +95,90 @@ _LAZY: dict[str, str] = {
         ),
         "debinn_jax.data",
     ),
-    "DEBIClassifier": "debinn_jax.estimator",
     **dict.fromkeys(("DebiGA", "GAConfig", "GAResult", "make_runner", "train_ga"), "debinn_jax.ga"),
+    **dict.fromkeys(("GDConfig", "GDResult", "train_gd"), "debinn_jax.gd"),
+    **dict.fromkeys(("SweepResult", "grid", "run_many", "stack_folds"), "debinn_jax.sweep"),
+    **dict.fromkeys(("DEBIClassifier",), "debinn_jax.estimator"),
     **dict.fromkeys(
-        ("GD_NETWORK_OPTIONS", "GDConfig", "GDResult", "init_starts", "train_gd"), "debinn_jax.gd"
-    ),
-    **dict.fromkeys(
-        (
-            "ModelFileError",
-            "TrainedModel",
-            "load_model",
-            "save_model",
-            "write_json_atomic",
-            "write_text_atomic",
-        ),
+        ("ModelFileError", "TrainedModel", "load_any_model", "load_model", "save_model"),
         "debinn_jax.io",
     ),
-    **dict.fromkeys(
-        (
-            "LossConfig",
-            "class_weights",
-            "debi_loss",
-            "loss_floor",
-            "masked_loss",
-            "population_loss",
-            "sample_terms",
-        ),
-        "debinn_jax.loss",
-    ),
-    **dict.fromkeys(("METRIC_NAMES", "classification_metrics"), "debinn_jax.metrics"),
-    **dict.fromkeys(
-        (
-            "ACTIVATIONS",
-            "HEADS",
-            "KERNELS",
-            "Coords",
-            "NetworkSpec",
-            "apply",
-            "dense_param_count",
-            "init_coords",
-            "kernel_fn",
-            "layer_weights",
-            "log_proba_t",
-            "param_count",
-            "positions",
-            "predict",
-            "reflect_z",
-            "scores_t",
-            "summary",
-        ),
-        "debinn_jax.network",
-    ),
-    **dict.fromkeys(("SweepResult", "grid", "run_many", "stack_folds"), "debinn_jax.sweep"),
-    "RunInterrupted": "debinn_jax.stopping",
-    **dict.fromkeys(("disable_compilation_cache", "enable_compilation_cache"), "debinn_jax.cache"),
-    # the authors' 2025 program: model files and execution folders
     **dict.fromkeys(("AuthorsModel", "load_authors_model"), "debinn_jax.authors"),
-    "load_any_model": "debinn_jax.io",
     **dict.fromkeys(
-        ("GridRun", "grid_runs", "read_execution_settings", "run_grid"), "debinn_jax.execution"
+        ("GridRun", "grid_runs", "read_execution_settings", "regulariser_grid", "run_grid"),
+        "debinn_jax.execution",
     ),
+    **dict.fromkeys(("RunInterrupted",), "debinn_jax.stopping"),
+    **dict.fromkeys(("disable_compilation_cache", "enable_compilation_cache"), "debinn_jax.cache"),
 }
 
 __all__ = [
+    "ACTIVATIONS",
     "AuthorsModel",
-    "GridRun",
-    "grid_runs",
-    "load_any_model",
-    "load_authors_model",
-    "read_execution_settings",
-    "run_grid",
-    "DebiGA",
-    "GAConfig",
-    "GAResult",
-    "SweepResult",
-    "grid",
-    "make_runner",
-    "run_many",
-    "stack_folds",
-    "RunInterrupted",
-    "disable_compilation_cache",
-    "enable_compilation_cache",
-    "train_ga",
+    "Coords",
     "DEBIClassifier",
-    "ModelFileError",
-    "TrainedModel",
-    "load_model",
-    "save_model",
-    "write_json_atomic",
-    "write_text_atomic",
-    "GD_NETWORK_OPTIONS",
-    "GDConfig",
-    "GDResult",
-    "diagnostics",
-    "init_starts",
-    "train_gd",
-    "METRIC_NAMES",
     "DataError",
     "Dataset",
+    "DebiGA",
     "Fold",
-    "Standardizer",
-    "classification_metrics",
-    "data",
-    "load_dataset",
-    "load_fold",
-    "load_table",
-    "make_moons_dataset",
-    "metrics",
-    "monte_carlo_cv",
-    "stratified_kfold",
-    "stratified_split",
-    "ACTIVATIONS",
+    "GAConfig",
+    "GAResult",
+    "GDConfig",
+    "GDResult",
+    "GridRun",
     "HEADS",
     "KERNELS",
-    "Coords",
     "LossConfig",
+    "LossFn",
+    "METRIC_NAMES",
+    "ModelFileError",
     "NetworkSpec",
+    "RunInterrupted",
+    "Standardizer",
+    "SweepResult",
+    "TrainedModel",
     "__version__",
     "apply",
     "class_weights",
+    "classification_metrics",
+    "data",
     "debi_loss",
+    "debi_loss_fn",
     "dense_param_count",
+    "diagnostics",
+    "disable_compilation_cache",
+    "enable_compilation_cache",
+    "grid",
+    "grid_runs",
     "init_coords",
     "kernel_fn",
     "layer_weights",
-    "log_proba_t",
+    "load_any_model",
+    "load_authors_model",
+    "load_dataset",
+    "load_fold",
+    "load_model",
+    "load_table",
     "loss_floor",
-    "masked_loss",
+    "make_moons_dataset",
+    "make_runner",
+    "metrics",
+    "monte_carlo_cv",
     "param_count",
     "population_loss",
     "positions",
     "predict",
-    "reflect_z",
-    "sample_terms",
-    "scores_t",
+    "read_execution_settings",
+    "regulariser_grid",
+    "run_grid",
+    "run_many",
+    "save_model",
+    "stack_folds",
+    "stratified_kfold",
+    "stratified_split",
     "summary",
+    "train_ga",
+    "train_gd",
 ]
 
 
@@ -195,8 +201,14 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
     from debinn_jax import data, diagnostics, metrics
-    from debinn_jax.authors import AuthorsModel, load_authors_model
-    from debinn_jax.cache import disable_compilation_cache, enable_compilation_cache
+    from debinn_jax.authors import (
+        AuthorsModel,
+        load_authors_model,
+    )
+    from debinn_jax.cache import (
+        disable_compilation_cache,
+        enable_compilation_cache,
+    )
     from debinn_jax.data import (
         DataError,
         Dataset,
@@ -210,29 +222,48 @@ if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
         stratified_kfold,
         stratified_split,
     )
-    from debinn_jax.estimator import DEBIClassifier
-    from debinn_jax.execution import GridRun, grid_runs, read_execution_settings, run_grid
-    from debinn_jax.ga import DebiGA, GAConfig, GAResult, make_runner, train_ga
-    from debinn_jax.gd import GD_NETWORK_OPTIONS, GDConfig, GDResult, init_starts, train_gd
+    from debinn_jax.estimator import (
+        DEBIClassifier,
+    )
+    from debinn_jax.execution import (
+        GridRun,
+        grid_runs,
+        read_execution_settings,
+        regulariser_grid,
+        run_grid,
+    )
+    from debinn_jax.ga import (
+        DebiGA,
+        GAConfig,
+        GAResult,
+        make_runner,
+        train_ga,
+    )
+    from debinn_jax.gd import (
+        GDConfig,
+        GDResult,
+        train_gd,
+    )
     from debinn_jax.io import (
         ModelFileError,
         TrainedModel,
         load_any_model,
         load_model,
         save_model,
-        write_json_atomic,
-        write_text_atomic,
     )
     from debinn_jax.loss import (
         LossConfig,
+        LossFn,
         class_weights,
         debi_loss,
+        debi_loss_fn,
         loss_floor,
-        masked_loss,
         population_loss,
-        sample_terms,
     )
-    from debinn_jax.metrics import METRIC_NAMES, classification_metrics
+    from debinn_jax.metrics import (
+        METRIC_NAMES,
+        classification_metrics,
+    )
     from debinn_jax.network import (
         ACTIVATIONS,
         HEADS,
@@ -244,13 +275,17 @@ if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
         init_coords,
         kernel_fn,
         layer_weights,
-        log_proba_t,
         param_count,
         positions,
         predict,
-        reflect_z,
-        scores_t,
         summary,
     )
-    from debinn_jax.stopping import RunInterrupted
-    from debinn_jax.sweep import SweepResult, grid, run_many, stack_folds
+    from debinn_jax.stopping import (
+        RunInterrupted,
+    )
+    from debinn_jax.sweep import (
+        SweepResult,
+        grid,
+        run_many,
+        stack_folds,
+    )

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import debinn_jax as dj
-from debinn_jax.network import group_index
+from debinn_jax.network import group_index, reflect_z
 
 
 def _coords_222() -> dj.Coords:
@@ -135,7 +135,7 @@ def test_z_genes_are_read_as_absolute_values():
     coords = dj.init_coords(jax.random.key(7), spec)
     x = jax.random.normal(jax.random.key(8), (10, 3))
     np.testing.assert_allclose(
-        dj.apply(spec, dj.reflect_z(coords), x), dj.apply(spec, coords, x), atol=1e-6
+        dj.apply(spec, reflect_z(coords), x), dj.apply(spec, coords, x), atol=1e-6
     )
     flipped = tuple(
         {k: (v.at[:, 2].multiply(-1) if k in ("soma", "axon") else v) for k, v in layer.items()}

@@ -12,6 +12,7 @@ import pytest
 
 import debinn_jax as dj
 from debinn_jax.loss import debi_loss_fn
+from debinn_jax.network import log_proba_t
 
 SPEC = dj.NetworkSpec(2, (5,), 2)
 
@@ -38,7 +39,7 @@ def test_debi_loss_fn_equals_debi_loss():
     coords = dj.init_coords(jax.random.key(0), SPEC)
     cfg = dj.LossConfig(alpha=0.8, l1=0.01, l2=0.02)
     mask = jnp.asarray(np.arange(len(y)) % 3 != 0, jnp.float32)
-    logp = dj.log_proba_t(SPEC, coords, jnp.asarray(X.T))
+    logp = log_proba_t(SPEC, coords, jnp.asarray(X.T))
     got = debi_loss_fn(SPEC, cfg)(logp, jnp.asarray(y), mask, coords)
     want = dj.debi_loss(SPEC, coords, jnp.asarray(X.T), jnp.asarray(y), mask, cfg)
     np.testing.assert_allclose(float(got), float(want), rtol=1e-6)
