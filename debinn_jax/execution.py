@@ -718,15 +718,11 @@ def run_grid(
 
 def _sweep_settings(runs: Sequence[GridRun]) -> dict[str, np.ndarray]:
     """The per-run numbers of ``runs`` (one compile group) as ``run_many`` settings."""
-    configs = [r.config.resolve(r.spec) for r in runs]
-    out: dict[str, np.ndarray] = {
-        name: np.array([getattr(c, name) for c in configs])
-        for name in ("r_max", "r_min", "mutation_prob", "generations", "beat_period")
-    }
-    out["early_stopping"] = np.array([_margin(c) for c in configs])
-    out["l1"] = np.array([c.loss.l1 for c in configs])
-    out["l2"] = np.array([c.loss.l2 for c in configs])
-    for flag in ("standardize_weights", "normalization", "spatial_dropout"):
+    from debinn_jax.ga import FLAG_FIELDS
+
+    numeric = [r.config.resolve(r.spec).numeric() for r in runs]
+    out = {name: np.array([np.asarray(hp[name]) for hp in numeric]) for name in numeric[0]}
+    for flag in FLAG_FIELDS:
         out[flag] = np.array([r.switches[flag] for r in runs])
     return out
 
@@ -735,9 +731,3 @@ def _as_input(X: Any) -> Any:
     import jax.numpy as jnp
 
     return jnp.asarray(np.asarray(X, np.float64), jnp.zeros(()).dtype)
-
-
-def _margin(config: Any) -> int:
-    from debinn_jax.ga import NEVER
-
-    return NEVER if config.early_stopping is None else int(config.early_stopping)

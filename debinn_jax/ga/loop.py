@@ -439,16 +439,13 @@ class Runner:
 
 
 def _with_numeric(algo: Any, params: Any, hp: dict[str, jax.Array]) -> Any:
-    if isinstance(algo, DebiGA):
-        return params.replace(
-            r_max=hp["r_max"],
-            r_min=hp["r_min"],
-            mutation_prob=hp["mutation_prob"],
-            crossover_prob=hp["crossover_prob"],
-            generations=hp["generations"].astype(jnp.float32),
-            beat_period=hp["beat_period"].astype(jnp.float32),
-        )
-    return params
+    """The algorithm's params with every field that is also a per-run setting taken from ``hp``
+    (as float32): a numeric setting is a ``GAConfig`` field listed in ``FLOAT_FIELDS`` or
+    ``INT_FIELDS``, plus a ``DebiGAParams`` field of the same name if the algorithm reads it."""
+    if not isinstance(algo, DebiGA):
+        return params
+    names = [f.name for f in dataclasses.fields(params) if f.name in hp]
+    return params.replace(**{n: jnp.asarray(hp[n]).astype(jnp.float32) for n in names})
 
 
 def _amplitude_of(algo: Any, state: Any) -> jax.Array:
