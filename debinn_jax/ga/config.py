@@ -43,8 +43,9 @@ class GAConfig:
     uniform crossover 1/2, ``single`` replacement, F 10, margin 300, tolerance 0.05, C 10,
     E 1; with the ``NetworkSpec`` defaults (``reference`` head; shift-scale genes, on by
     default since the validation below). Measured on validation splits (inner 70/30 splits
-    of each seed's training set, P 50, T 1000, balanced accuracy mean +- sd over seeds; ``experiments/ga_study.py
-    validate``; two-moons on 2-16-2, DLBCL 17-85-64-2, HECKTOR-LITE 36-180-2, CTG 21-85-64-3):
+    of each seed's training set, P 50, T 1000, balanced accuracy mean +- sd over seeds;
+    ``experiments/ga_study.py validate``; two-moons on 2-16-2, DLBCL 17-85-64-2, HECKTOR-LITE
+    36-180-2, CTG 21-85-64-3):
 
     ================================  ============  ============  ============  ============
     mutation / network                two-moons 5   DLBCL 30      HECKTOR 5     CTG 3
