@@ -52,6 +52,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from debinn_jax import checkpoint as ckpt
 from debinn_jax import stopping
 from debinn_jax.cache import ensure_compilation_cache
 from debinn_jax.loss import LossConfig, LossFn, debi_loss_fn
@@ -576,6 +577,8 @@ def train_gd(
     callback: stopping.ChunkCallback | None = None,
     optimizer: optax.GradientTransformation | None = None,
     loss_fn: LossFn | None = None,
+    checkpoint: ckpt.PathLike | None = None,
+    checkpoint_every: float = 0.0,
 ) -> GDResult:
     """Train DEBI-NN coordinates by gradient descent; return the best start on validation.
 
@@ -608,10 +611,18 @@ def train_gd(
             ``loss_fn(logp (K, N), y (N,), mask (N,), coords) -> ()`` (default: the DEBI loss
             of ``config.loss``; :func:`debinn_jax.loss.debi_loss_fn` builds it, to extend it).
             The validation loss that picks the best epoch and start is the same function.
+        checkpoint: a file holding the starts' training state and metrics after the last
+            chunk written; resumed from when it belongs to this run (same spec, config, data,
+            key, initial coordinates, optimizer and loss names), rewritten atomically after
+            chunks and kept after the end, as in :func:`debinn_jax.ga.train_ga`. A user
+            ``optimizer`` or ``loss_fn`` is identified by its name only.
+        checkpoint_every: seconds between periodic checkpoint writes; 0 = after every chunk.
 
     Raises:
         debinn_jax.stopping.RunInterrupted: SIGINT or SIGTERM arrived during the run (it
             stops after the current chunk).
+        debinn_jax.checkpoint.CheckpointError: ``checkpoint`` is damaged or belongs to another
+            run (a ``ValueError``; the file is left as it is).
 
     Returns:
         A :class:`GDResult`.
@@ -670,9 +681,36 @@ def train_gd(
     state = init_state(params0)
     n_chunks = -(-config.epochs // chunk)
     epoch_keys = jax.random.split(k_train, n_chunks * chunk).reshape(n_chunks, chunk)
+    saver = ckpt.Checkpointer(
+        checkpoint,
+        "train_gd",
+        {
+            "network": ckpt.digest(spec),
+            "config": ckpt.digest(config),
+            "data": ckpt.digest(X, y),
+            "key": ckpt.key_fingerprint(key),
+            "init": ckpt.digest(*jax.tree_util.tree_leaves(params0)),
+            "optimizer": str(ckpt.function_name(optimizer)),
+            "loss_fn": str(ckpt.function_name(loss_fn)),
+        },
+        checkpoint_every,
+    )
     parts: list[dict[str, np.ndarray]] = []
+    first_chunk = 0
+    resumed = saver.resume(state)
+    if resumed is not None:
+        state, hist0, header = resumed
+        parts.append(hist0)
+        first_chunk = int(header["extra"]["chunks"])
+        logger.info(f"train_gd: resumed from {checkpoint} at epoch {header['step']}")
+
+    def joined() -> dict[str, np.ndarray]:
+        return {k: np.concatenate([p[k] for p in parts], axis=0) for k in parts[0]}
+
     with stopping.stop_signals() as flag:
-        for c in range(n_chunks):
+        for c in range(first_chunk, n_chunks):
+            if parts and not np.any(np.asarray(state["active"])):
+                break  # a resumed run whose starts had all stopped
             state, m = run_chunk(state, lrs, epoch_keys[c], data)
             parts.append(jax.device_get(m))
             n_active = int(np.sum(np.asarray(state["active"])))
@@ -690,9 +728,14 @@ def train_gd(
                 )
             epoch = int(np.max(np.asarray(state["epoch"])))
             signum = stopping.stop_requested(flag)
+            final = signum is not None or n_active == 0 or c == n_chunks - 1
+            extra = {"chunks": c + 1}
+            saved = saver.save(state, joined, step=epoch, extra=extra, final=final)
             if signum is not None:
                 raise stopping.interrupted(signum, "train_gd", f"epoch {epoch}")
             if stopping.callback_stop(callback, epoch, lambda: _per_start(parts)):
+                if not saved:
+                    saver.save(state, joined, step=epoch, extra=extra, final=True)
                 break
             if n_active == 0:
                 break

@@ -51,6 +51,7 @@ from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
+from debinn_jax import checkpoint as ckpt
 from debinn_jax import stopping
 from debinn_jax.cache import ensure_compilation_cache
 from debinn_jax.ga import (
@@ -276,6 +277,12 @@ def to_host(tree: Any) -> Any:
     return jax.tree_util.tree_map(one, tree)
 
 
+def _host_state(state: Any) -> Any:
+    """The loop state as host numpy arrays (PRNG keys as key data), gathered from every
+    process (collective with several processes)."""
+    return to_host(ckpt.without_keys(state))
+
+
 def _history(
     hists: list[dict[str, np.ndarray]], rans: list[np.ndarray], n_runs: int
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -303,6 +310,8 @@ def run_many(
     progress: bool = False,
     callback: stopping.ChunkCallback | None = None,
     fitness: LossFn | None = None,
+    checkpoint: ckpt.PathLike | None = None,
+    checkpoint_every: float = 0.0,
 ) -> SweepResult:
     """Train R independent GA runs in one compiled call per chunk of generations.
 
@@ -329,6 +338,14 @@ def run_many(
             called in each, with the same arguments.
         fitness: what every run minimises (:data:`debinn_jax.loss.LossFn`; default the DEBI
             loss), as in :func:`debinn_jax.ga.train_ga`.
+        checkpoint: a file holding every run's loop state and history after the last chunk
+            written; resumed from when it belongs to this call (same spec, config, settings,
+            data, masks, keys, fitness name, device count and ``run_batch_size``), rewritten
+            atomically after chunks and kept after the end, as in
+            :func:`debinn_jax.ga.train_ga`. With several processes the path must be on a
+            file system all of them see (process 0 writes, all read) and it is written
+            after every chunk.
+        checkpoint_every: seconds between periodic checkpoint writes; 0 = after every chunk.
 
     Returns:
         A :class:`SweepResult`.
@@ -336,6 +353,8 @@ def run_many(
     Raises:
         debinn_jax.stopping.RunInterrupted: SIGINT or SIGTERM arrived during the call (it
             stops after the current chunk, in every process at the same chunk).
+        debinn_jax.checkpoint.CheckpointError: ``checkpoint`` is damaged or belongs to another
+            call (a ``ValueError``; the file is left as it is).
     """
     ensure_compilation_cache()
     start = time.perf_counter()
@@ -399,8 +418,36 @@ def run_many(
     keys_p, x_t_j, y_j, m_j, hp_j = _place(args, devices)
 
     state, k_final = start_fn(keys_p, x_t_j, y_j, m_j, hp_j)
+    saver = ckpt.Checkpointer(
+        checkpoint,
+        "run_many",
+        {
+            "network": ckpt.digest(spec),
+            "config": ckpt.digest(config),
+            "settings": ckpt.digest(*(np.asarray(hp[k]) for k in sorted(hp)), sorted(hp)),
+            "data": ckpt.digest(x_t, args[2], args[3]),
+            "key": ckpt.digest(key_impl, key_data),
+            "fitness": str(ckpt.function_name(fitness)),
+            "layout": ckpt.digest(n_dev, run_batch_size),
+        },
+        checkpoint_every if jax.process_count() == 1 else 0.0,
+    )
     hists, rans = [], []
     gen = 0
+    resumed = saver.resume(state)
+    if resumed is not None:
+        state, hist0, _ = resumed
+        if hist0:
+            rans.append(hist0.pop("ran"))
+            hists.append(hist0)
+            gen = rans[0].shape[1]
+        logger.info(f"run_many: resumed from {checkpoint} at generation {gen}")
+
+    def joined() -> dict[str, np.ndarray]:
+        out = {k: np.concatenate([h[k] for h in hists], axis=1) for k in hists[0]}
+        out["ran"] = np.concatenate(rans, axis=1)
+        return out
+
     with stopping.stop_signals() as flag:
         while not bool(np.all(to_host(state.done))):
             t0 = time.perf_counter()
@@ -418,9 +465,17 @@ def run_many(
                     f"{rans[-1].shape[1] / dt:8.1f} gen/s"
                 )
             signum = stopping.stop_requested(flag)
+            final = signum is not None or bool(np.all(to_host(state.done)))
+            saved = saver.save(
+                functools.partial(_host_state, state), joined, step=gen - 1, final=final
+            )
             if signum is not None:
                 raise stopping.interrupted(signum, "run_many", f"generation {gen - 1}")
             if stopping.callback_stop(callback, gen - 1, lambda: _history(hists, rans, n_runs)[0]):
+                if not saved:
+                    saver.save(
+                        functools.partial(_host_state, state), joined, step=gen - 1, final=True
+                    )
                 break
     coords, ensemble, scores = final_fn(state, k_final, x_t_j, y_j, m_j, hp_j)
     history, ran = _history(hists, rans, n_runs)

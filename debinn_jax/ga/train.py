@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from debinn_jax import checkpoint as ckpt
 from debinn_jax import stopping
 from debinn_jax.cache import ensure_compilation_cache
 from debinn_jax.data.splits import leave_out_counts, leave_out_ratios, subset_sizes
@@ -162,6 +163,8 @@ def train_ga(
     progress: bool = False,
     callback: stopping.ChunkCallback | None = None,
     fitness: LossFn | None = None,
+    checkpoint: ckpt.PathLike | None = None,
+    checkpoint_every: float = 0.0,
 ) -> GAResult:
     """Train a DEBI-NN with a genetic algorithm (spec section 6).
 
@@ -187,10 +190,21 @@ def train_ga(
             ``config.loss``; :func:`debinn_jax.loss.debi_loss_fn` builds it, to extend it).
             Subsets, hall of fame, early stopping and the final selection are unchanged; the
             algorithm (``config.algorithm``) may be any evosax one.
+        checkpoint: a file (:mod:`debinn_jax.checkpoint`) holding the loop state and history
+            after the last chunk written. If it exists and belongs to this run (same spec,
+            config, data, key, fitness name), the run resumes from it and ends bit-identical
+            to an uninterrupted run. It is rewritten atomically after every chunk (see
+            ``checkpoint_every``), before a SIGINT/SIGTERM stop and a callback's stop, and
+            kept after the run ends (calling again then returns the same result without
+            training; delete the file to train afresh). A user ``fitness`` is identified by
+            its name only.
+        checkpoint_every: seconds between periodic checkpoint writes; 0 = after every chunk.
 
     Raises:
         debinn_jax.stopping.RunInterrupted: SIGINT or SIGTERM arrived during the run (it
             stops after the current chunk).
+        debinn_jax.checkpoint.CheckpointError: ``checkpoint`` is damaged or belongs to another
+            run (a ``ValueError``; the file is left as it is).
 
     Returns:
         A :class:`GAResult`.
@@ -208,8 +222,31 @@ def train_ga(
     hp = run_settings(config, np.asarray(y_j))
     k_run, k_final = jax.random.split(key)
     state = start_fn(k_run, x_t, y_j, sample_mask, hp)
+    saver = ckpt.Checkpointer(
+        checkpoint,
+        "train_ga",
+        {
+            "network": ckpt.digest(spec),
+            "config": ckpt.digest(config),
+            "data": ckpt.digest(x_t, y_j),
+            "key": ckpt.key_fingerprint(key),
+            "fitness": str(ckpt.function_name(fitness)),
+        },
+        checkpoint_every,
+    )
     hists = []
     done_gens = 0
+    resumed = saver.resume(state)
+    if resumed is not None:
+        state, hist0, _ = resumed
+        if hist0:
+            hists.append(hist0)
+            done_gens = int(np.sum(hist0["ran"]))
+        logger.info(f"train_ga: resumed from {checkpoint} at generation {done_gens}")
+
+    def joined() -> dict[str, np.ndarray]:
+        return {k: np.concatenate([h[k] for h in hists]) for k in hists[0]}
+
     with stopping.stop_signals() as flag:
         while not bool(state.done):
             t0 = time.perf_counter()
@@ -222,9 +259,13 @@ def train_ga(
                 rate = n_new / max(time.perf_counter() - t0, 1e-9)
                 logger.info(_progress_line(done_gens - 1, h, rate))
             signum = stopping.stop_requested(flag)
+            final = signum is not None or bool(state.done)
+            saved = saver.save(state, joined, step=done_gens - 1, final=final)
             if signum is not None:
                 raise stopping.interrupted(signum, "train_ga", f"generation {done_gens - 1}")
             if stopping.callback_stop(callback, done_gens - 1, lambda: _history(hists)[0]):
+                if not saved:
+                    saver.save(state, joined, step=done_gens - 1, final=True)
                 break
     coords, ensemble, scores = final_fn(state, k_final, x_t, y_j, sample_mask, hp)
     history, ran = _history(hists)
