@@ -120,11 +120,12 @@ class Workload:
 
 
 def default_data_dir() -> Path:
-    """``$DEBINN_DATA_DIR``, else ``<repository>/../shared/data``."""
-    env = os.environ.get("DEBINN_DATA_DIR")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    """The library's lookup (:func:`debinn_jax.data.locate.find_data_dir`):
+    ``$DEBINN_DATA_DIR``, else ``../shared/data``."""
+    from debinn_jax.data.locate import find_data_dir
+
+    found = find_data_dir()
+    return found if found is not None else Path("..") / "shared" / "data"
 
 
 def synthetic_data(

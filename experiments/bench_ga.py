@@ -25,13 +25,13 @@ import jax
 import numpy as np
 
 from debinn_jax.data import load_fold
+from debinn_jax.data.locate import find_data_dir
 from debinn_jax.ga import GAConfig, train_ga
 from debinn_jax.network import NetworkSpec
 
 
 def data(name: str, n: int, f: int) -> tuple[np.ndarray, np.ndarray, str]:
-    env = os.environ.get("DEBINN_DATA_DIR")
-    root = Path(env) if env else Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+    root = find_data_dir() or Path("..") / "shared" / "data"
     folder = root / name / "Fold-1"
     if folder.exists():
         fold = load_fold(folder)
