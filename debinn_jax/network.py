@@ -79,10 +79,10 @@ class NetworkSpec:
             probabilities) or ``"softmax"`` (softmax of activations / ``temperature``).
         temperature: softmax temperature of the ``softmax`` head (> 0).
         standardize_weights: z-score each layer's weight matrix (the only source of signs).
-        normalization: ``"none"``; ``"input"`` (2022: z-score each layer's input across its
-            neurons, per sample); ``"activation"`` (2025: per sample and per group, z-score each
-            hidden layer's own activations within the group, then ``scale * . + shift``; never
-            on the output layer).
+        normalization: ``"none"`` (or None); ``"input"`` (2022: z-score each layer's input
+            across its neurons, per sample); ``"activation"`` (2025: per sample and per group,
+            z-score each hidden layer's own activations within the group, then
+            ``scale * . + shift``; never on the output layer).
         shift_scale: add per-group (scale, shift) genes to every non-input layer. Where they
             act: with ``normalization="activation"`` after the group normalisation of hidden
             layers (output genes inert); otherwise, in the 2022 variant, on the input signals
@@ -114,7 +114,7 @@ class NetworkSpec:
     head: str = "reference"
     temperature: float = 1.0
     standardize_weights: bool = True
-    normalization: str = "none"
+    normalization: str | None = "none"  # None: "none" (the settings dialect)
     shift_scale: bool = True
     groups: int | str | tuple[int, ...] | None = None
     layer_delta: float = -0.7
@@ -131,6 +131,8 @@ class NetworkSpec:
         for h in hidden:
             _check_int("hidden", h, 1)
         object.__setattr__(self, "hidden", hidden)
+        if self.normalization is None:  # the settings dialect's "none" (debinn_jax.settings)
+            object.__setattr__(self, "normalization", "none")
         for name, allowed in (
             ("kernel", KERNELS),
             ("activation", ACTIVATIONS),

@@ -78,8 +78,10 @@ config file (TOML, or JSON when the name ends in .json), every section optional:
   [ga]        GAConfig fields: population_size, generations, r_max, r_min, mutation_prob, ...
   [ga.loss]   LossConfig fields: alpha (number), l1, l2, class_weights (true or false)
   [gd]        GDConfig fields: learning_rate, epochs, optimizer, starts, patience, ...
-  An unknown section or key, or a value of the wrong type (a quoted "0.9" is a string, not a
-  number), is an error. Command-line flags win over the file.
+  [loss]      LossConfig fields for both trainers ([ga.loss] / [gd.loss] keys win)
+  The dialect of the study's configs: "none" means no value (early_stopping = "none"), lists
+  are tuples. An unknown section or key, or a value of the wrong type (a quoted "0.9" is a
+  string, not a number), is an error. Command-line flags win over the file.
 
 example:
   debinn fit --data Fold-1 --trainer ga --hidden 16 --generations 200 --out dlbcl.debinn
@@ -94,8 +96,10 @@ PREDICT_EPILOG = CSV_RULES + "\n" + PROBABILITY_NOTE
 
 
 def _read_config(path: str | None) -> dict[str, dict[str, Any]]:
-    """The sections of a TOML/JSON config file (empty dicts when absent)."""
+    """The sections of a TOML/JSON config file (empty dicts when absent), in the dialect of
+    :mod:`debinn_jax.settings` (``"none"``, lists, a shared ``[loss]``)."""
     from debinn_jax.cli import UserError
+    from debinn_jax.settings import none_values, with_shared_loss
 
     out: dict[str, dict[str, Any]] = {name: {} for name in CONFIG_SECTIONS}
     if path is None:
@@ -110,6 +114,9 @@ def _read_config(path: str | None) -> dict[str, dict[str, Any]]:
         raise UserError(f"config file {p}: cannot parse it: {err}") from None
     if not isinstance(data, dict):
         raise UserError(f"config file {p}: expected a table of sections {CONFIG_SECTIONS}")
+    if not isinstance(data.get("loss", {}), dict):
+        raise UserError(f"config file {p}: [loss] must be a table of LossConfig fields")
+    data = with_shared_loss(none_values(data))
     for name, section in data.items():
         if name not in CONFIG_SECTIONS:
             raise UserError(

@@ -57,7 +57,6 @@ RECORD_FIELDS = (
 
 RESULTS_FORMAT = "debinn-jax-study-results"
 RESULTS_VERSION = 1
-_NONE_STRINGS = ("none", "None")
 
 # --------------------------------------------------------------------------------------------
 # Configuration
@@ -265,12 +264,10 @@ def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _value(v: Any) -> Any:
-    """TOML value -> Python: "none" -> None, lists -> tuples (recursively)."""
-    if isinstance(v, str) and v in _NONE_STRINGS:
-        return None
-    if isinstance(v, list):
-        return tuple(_value(x) for x in v)
-    return v
+    """TOML value -> Python, the shared dialect (:func:`debinn_jax.settings.setting_value`)."""
+    from debinn_jax.settings import setting_value
+
+    return setting_value(v)
 
 
 def _build(cls: type, body: Mapping[str, Any], path: Path, section: str, **extra: Any) -> Any:
@@ -378,6 +375,8 @@ def load_study_config(path: str | os.PathLike[str], *, quick: bool = False) -> S
             raise ConfigError(
                 f"{path}: [baselines] methods: unknown method {m!r}; expected {BASELINES}"
             )
+    if baselines.class_weight is None:  # "none" in the settings dialect
+        baselines = dataclasses.replace(baselines, class_weight="none")
     if baselines.class_weight not in ("balanced", "none"):
         raise ConfigError(f"{path}: [baselines] class_weight must be 'balanced' or 'none'")
     paper = _build(PaperFigures, raw.get("paper", {}), path, "paper")
