@@ -72,6 +72,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="subset of ga,gd,logreg,random_forest,mlp,ga2025 (default: all; ga2025: the 2025 "
         "GA's regulariser grid, tasks with a [ga2025] table only)",
     )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the study in --out: keep the (task, method, seed) records already in "
+        "its results.json, run only the rest, resume interrupted GA/GD runs from their "
+        "checkpoints (same configs and seeds required)",
+    )
     p.add_argument("--no-figures", action="store_true", help="do not write PNG figures")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=run)
@@ -97,13 +104,19 @@ def run(args: argparse.Namespace) -> int:
         configs = study.load_configs(config_dir, tasks, quick=args.quick)
     except study.ConfigError as exc:
         raise UserError(str(exc)) from None
-    study.run_study(
-        configs,
-        data_dir=data_dir,
-        out=args.out,
-        seeds=args.seeds,
-        methods=methods,
-        figures=not args.no_figures,
-        progress=not args.quiet,
-    )
+    from debinn_jax.checkpoint import CheckpointError
+
+    try:
+        study.run_study(
+            configs,
+            data_dir=data_dir,
+            out=args.out,
+            seeds=args.seeds,
+            methods=methods,
+            figures=not args.no_figures,
+            progress=not args.quiet,
+            resume=args.resume,
+        )
+    except (study.ResumeError, CheckpointError) as exc:
+        raise UserError(str(exc)) from None
     return 0

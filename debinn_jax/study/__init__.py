@@ -77,6 +77,7 @@ from debinn_jax.study.report import (
 )
 from debinn_jax.study.runs import (
     MethodOutcome,
+    checkpoint_path,
     fit_ga_runs,
     run_baseline,
     run_ga,
@@ -109,12 +110,14 @@ __all__ = [
     "GridProtocolConfig",
     "MethodOutcome",
     "PaperFigures",
+    "ResumeError",
     "SelectionConfig",
     "Split",
     "StudyConfig",
     "TaskConfig",
     "TaskData",
     "bootstrap_ci",
+    "checkpoint_path",
     "default_config_dir",
     "default_data_dir",
     "expected_data_path",
@@ -159,6 +162,70 @@ def _jsonable(obj: Any) -> Any:
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return _jsonable(dataclasses.asdict(obj))
     return obj
+
+
+class ResumeError(ValueError):
+    """``--resume`` cannot use the output folder's ``results.json``: unreadable, or written for
+    another config, seed count or data (the message names the file and the task)."""
+
+
+def task_fingerprint(cfg: StudyConfig, n_seeds: int) -> str:
+    """Digest of a task's config (without the file's location) and seed count."""
+    from debinn_jax.checkpoint import digest
+
+    return digest(dataclasses.replace(cfg, path=Path(Path(cfg.path).name)), n_seeds)
+
+
+def data_fingerprint(data: TaskData) -> str:
+    """Digest of a task's prepared splits (every seed's training and test arrays)."""
+    from debinn_jax.checkpoint import digest
+
+    parts = []
+    for s in data.splits:
+        parts += [s.seed, s.X_train, s.y_train, s.X_test, s.y_test]
+    return digest(*parts)
+
+
+def _previous_results(
+    path: Path, configs: Sequence[StudyConfig], seeds: int | None
+) -> dict[str, Any] | None:
+    """The ``results.json`` a resumed study continues, checked against this run's configs
+    (None: there is none yet). Raises :class:`ResumeError` (one line)."""
+    import json
+
+    if not path.exists():
+        return None
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ResumeError(f"--resume: cannot read {path} ({exc})") from None
+    if not isinstance(old, dict) or old.get("format") != RESULTS_FORMAT:
+        raise ResumeError(f"--resume: {path} is not a results file of debinn reproduce")
+    if old.get("format_version") != RESULTS_VERSION:
+        raise ResumeError(
+            f"--resume: {path} has format version {old.get('format_version')!r}, this "
+            f"debinn-jax writes {RESULTS_VERSION}; use another --out"
+        )
+    entries = {t.get("name"): t for t in old.get("tasks", []) if not t.get("skipped")}
+    for cfg in configs:
+        name = cfg.task.name
+        n_seeds = seeds if seeds is not None else cfg.task.seeds
+        t = entries.get(name)
+        if t is None:
+            if any(r.get("task") == name for r in old.get("records", [])):
+                raise ResumeError(f"--resume: {path} holds records of task {name} but no entry")
+            continue
+        if "fingerprint" not in t:
+            raise ResumeError(
+                f"--resume: {path} was written by a debinn-jax without --resume support "
+                f"(task {name} has no fingerprint); use another --out or drop --resume"
+            )
+        if t["fingerprint"].get("config") != task_fingerprint(cfg, n_seeds):
+            raise ResumeError(
+                f"--resume: {path} was written with another config or seed count for task "
+                f"{name} (its records would not match); use another --out or drop --resume"
+            )
+    return old
 
 
 def run_ga2025(
@@ -222,8 +289,15 @@ def run_study(
     progress: bool = True,
     bootstrap_seed: int = 0,
     printer: Callable[[str], None] = print,
+    resume: bool = False,
 ) -> dict[str, Any]:
     """Run every task of ``configs``; write ``results.json``, ``summary.md`` and figures.
+
+    ``results.json`` and ``summary.md`` are rewritten (atomically) after every finished
+    (task, method, seed) record, so they always show what is finished
+    (``meta.status`` and the summary's *status* line say whether the study is complete). GA
+    and GD runs keep trainer checkpoints in ``out/checkpoints/<task>/``
+    (:mod:`debinn_jax.checkpoint`): a killed run loses at most a chunk of training.
 
     Args:
         configs: one :class:`StudyConfig` per task.
@@ -235,6 +309,11 @@ def run_study(
         progress: print progress lines per task and method.
         bootstrap_seed: seed of the bootstrap CIs.
         printer: where progress lines go.
+        resume: continue the study in ``out``: records already in ``out/results.json`` are kept
+            and not run again (their task's config and seed count must be this run's, else
+            :class:`ResumeError`), the layout selection is reused, and unfinished GA/GD runs
+            resume from their checkpoints. Without it an existing ``results.json`` is
+            replaced and old checkpoints are removed.
 
     Returns:
         The ``results.json`` object. Tasks whose data are missing are listed with a
@@ -247,6 +326,12 @@ def run_study(
             raise ValueError(f"unknown method {m!r}; expected some of {METHODS}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    previous = _previous_results(out / "results.json", configs, seeds) if resume else None
+    ckpt_root = out / "checkpoints"
+    if not resume and ckpt_root.is_dir():
+        import shutil
+
+        shutil.rmtree(ckpt_root)  # a fresh study: the old runs' checkpoints are not its own
     t_start = time.perf_counter()
     quick = any(c.quick for c in configs)
     results: dict[str, Any] = {
@@ -263,22 +348,53 @@ def run_study(
             "data_dir": None if data_dir is None else str(data_dir),
             "bootstrap_seed": bootstrap_seed,
             "configs": [str(c.path) for c in configs],
+            "status": "started",
         },
         "tasks": [],
         "records": [],
         "summary": [],
         "figures": [],
     }
+    old_entries: dict[str, dict[str, Any]] = {}
+    if previous is not None:
+        names = {c.task.name for c in configs}
+        results["meta"]["resumed_from"] = previous.get("meta", {}).get("date")
+        results["records"] = list(previous.get("records", []))
+        results["figures"] = [f for f in previous.get("figures", []) if (out / f).exists()]
+        for t in previous.get("tasks", []):
+            if t.get("name") in names:
+                old_entries[t["name"]] = t
+            else:  # a task this run does not touch: kept as it was
+                results["tasks"].append(t)
 
     def say(text: str) -> None:
         if progress:
             printer(text)
 
-    def save() -> None:
+    def status(final: bool = False) -> str:
+        counts: dict[tuple[str, str], int] = {}
+        for r in results["records"]:
+            counts[(r["task"], r["method"])] = counts.get((r["task"], r["method"]), 0) + 1
+        parts = []
+        for t in results["tasks"]:
+            for m in t.get("methods", []):
+                if m == "ga2025":
+                    parts.append(f"{t['name']} ga2025 {'done' if t.get('ga2025') else 'not done'}")
+                else:
+                    parts.append(f"{t['name']} {m} {counts.get((t['name'], m), 0)}/{t['seeds']}")
+        head = "complete" if final else "partial (running, or interrupted: resume with --resume)"
+        return f"{head}; finished runs: {', '.join(parts) or 'none yet'}"
+
+    def save(final: bool = False) -> None:
         results["summary"] = summarize(results["records"], seed=bootstrap_seed)
         results["meta"]["total_seconds"] = time.perf_counter() - t_start
+        results["meta"]["status"] = status(final)
         write_json_atomic(out / "results.json", _jsonable(results))
         write_text_atomic(out / "summary.md", write_summary(results))
+
+    def record_done(rec: dict[str, Any]) -> None:
+        results["records"].append(rec)
+        save()
 
     for cfg in configs:
         task = cfg.task
@@ -293,6 +409,17 @@ def run_study(
             save()
             continue
         t_task = time.perf_counter()
+        fingerprint = {"config": task_fingerprint(cfg, n_seeds), "data": data_fingerprint(data)}
+        old_entry = old_entries.get(task.name)
+        if old_entry is not None and old_entry.get("fingerprint") != fingerprint:
+            raise ResumeError(
+                f"--resume: {out / 'results.json'} was written with other data for task "
+                f"{task.name} (its records would not match); use another --out or drop --resume"
+            )
+        done: dict[str, dict[int, dict[str, Any]]] = {}
+        for r in results["records"]:
+            if r.get("task") == task.name:
+                done.setdefault(r["method"], {})[int(r["seed"])] = r
         say(f"[{task.name}] {task.title}: {data.protocol}; {n_seeds} seeds")
         todo = [
             m
@@ -304,7 +431,9 @@ def run_study(
                 or (m == "ga2025" and cfg.ga2025 is not None)
             )
         ]
-        if any(m != "ga2025" for m in todo):
+        if old_entry is not None and old_entry.get("selection"):
+            selection = old_entry["selection"]  # chosen before (--resume)
+        elif any(m != "ga2025" for m in todo):
             selection = select_architecture(cfg, data, progress=progress)
         else:  # the 2025 grid has its own architecture: nothing to select
             first = cfg.select if cfg.select != "validation" else cfg.candidates[0][0]
@@ -321,6 +450,8 @@ def run_study(
             n_classes=data.n_classes,
             classes=[str(c) for c in data.classes],
             seeds=n_seeds,
+            fingerprint=fingerprint,
+            methods=todo,
             selection=selection,
             architecture=arch,
             hidden=list(hidden),
@@ -335,6 +466,10 @@ def run_study(
             baselines=dataclasses.asdict(cfg.baselines),
             paper=dataclasses.asdict(cfg.paper),
         )
+        if old_entry is not None and old_entry.get("ga2025"):
+            entry["ga2025"] = old_entry["ga2025"]
+        results["tasks"].append(entry)  # the summary shows the task while it runs
+        save()
         s0 = data.splits[0]
         base = {
             "task": task.name,
@@ -343,15 +478,33 @@ def run_study(
             "n_train": int(len(s0.y_train)),
             "n_test": int(len(s0.y_test)),
         }
+        ckpt_dir = ckpt_root / task.name
         outcomes: dict[str, MethodOutcome] = {}
         for method in todo:
             if method == "ga2025":
                 assert cfg.ga2025 is not None
-                entry["ga2025"] = run_ga2025(cfg, data, out / "ga2025" / task.name, base, say)
-                results["records"].extend(entry["ga2025"].pop("records"))
+                if entry.get("ga2025"):
+                    say(f"[{task.name}] ga2025: finished before (--resume)")
+                    continue
+                details = run_ga2025(cfg, data, out / "ga2025" / task.name, base, say)
+                records = details.pop("records")
+                results["records"] = [
+                    r
+                    for r in results["records"]
+                    if not (r.get("task") == task.name and r.get("method") in PROTOCOL_METHODS)
+                ] + records
+                entry["ga2025"] = details
                 save()
                 continue
-            say(f"[{task.name}] {method}: {n_seeds} runs ...")
+            finished = done.get(method, {})
+            n_todo = sum(1 for s in data.splits if s.seed not in finished)
+            if n_todo == 0:
+                say(f"[{task.name}] {method}: {n_seeds} runs finished before (--resume)")
+            else:
+                say(
+                    f"[{task.name}] {method}: {n_todo} runs ..."
+                    + (f" ({n_seeds - n_todo} finished before)" if finished else "")
+                )
             if method == "ga":
                 o = run_ga(
                     spec_ga,
@@ -361,15 +514,35 @@ def run_study(
                     run_batch_size=cfg.run_batch_size,
                     progress=progress,
                     base=base,
+                    checkpoints=ckpt_dir,
+                    done=finished,
+                    on_record=record_done,
+                    reload_first=figures,
                 )
             elif method == "gd":
-                o = run_gd(spec_gd, data.splits, cfg.gd, base=base)
+                o = run_gd(
+                    spec_gd,
+                    data.splits,
+                    cfg.gd,
+                    base=base,
+                    checkpoints=ckpt_dir,
+                    done=finished,
+                    on_record=record_done,
+                    reload_first=figures,
+                )
             else:
                 o = run_baseline(
-                    method, hidden, data.splits, data.n_classes, cfg.baselines, base=base
+                    method,
+                    hidden,
+                    data.splits,
+                    data.n_classes,
+                    cfg.baselines,
+                    base=base,
+                    done=finished,
+                    on_record=record_done,
+                    reload_first=figures,
                 )
             outcomes[method] = o
-            results["records"].extend(o.records)
             bacc = mean_sd([r["test_balanced_accuracy"] for r in o.records])
             acc = mean_sd([r["test_accuracy"] for r in o.records])
             say(
@@ -380,12 +553,11 @@ def run_study(
             save()
         if figures and outcomes:
             names = make_figures(out, task, spec_ga, outcomes, s0, data.feature_names, data.classes)
-            results["figures"].extend(names)
+            results["figures"].extend(n for n in names if n not in results["figures"])
             entry["figures"] = names
         entry["seconds"] = time.perf_counter() - t_task
-        results["tasks"].append(entry)
         save()
         say(f"[{task.name}] done in {entry['seconds']:.0f} s")
-    save()
+    save(final=True)
     say(f"wrote {out / 'results.json'} and {out / 'summary.md'}")
     return results

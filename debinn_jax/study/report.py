@@ -229,6 +229,8 @@ def write_summary(results: Mapping[str, Any]) -> str:
         "number of runs. GD trains its starts together in one call per seed.",
         "",
     ]
+    if meta.get("status"):
+        lines.insert(4, f"- status: {meta['status']}")
     verdicts = []
     for t in results["tasks"]:
         name = t["name"]

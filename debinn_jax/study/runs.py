@@ -6,6 +6,7 @@ import dataclasses
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import jax
@@ -46,6 +47,23 @@ class MethodOutcome:
     seconds: float = 0.0
 
 
+#: ``on_record(record)``: called with each (task, method, seed) record as soon as it is final.
+RecordCallback = Callable[[dict[str, Any]], None]
+
+
+def checkpoint_path(folder: Path | None, method: str, seed: int | None = None) -> Path | None:
+    """``folder/<method>[-seed<seed>].ckpt`` (the folder is created), or None without a folder.
+
+    The study keeps one trainer checkpoint per GA/GD run (one per batched GA call); they stay
+    after the run ends, so a resumed study gets seed 0's finished model back for the figures
+    at the cost of compiling it once.
+    """
+    if folder is None:
+        return None
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / (f"{method}.ckpt" if seed is None else f"{method}-seed{seed}.ckpt")
+
+
 def run_key(seed: int, method: str) -> jax.Array:
     """The PRNG key of ``method`` for run ``seed`` (independent streams per method)."""
     stream = {"ga": 0, "gd": 1, "selection": 2}[method]
@@ -72,8 +90,12 @@ def fit_ga_runs(
     batch_seeds: bool = False,
     run_batch_size: int | None = 1,
     progress: bool = False,
+    checkpoint: Path | None = None,
 ) -> tuple[list[Any], list[float], float]:
     """Train one GA run per ``(X, y)`` pair and key.
+
+    ``checkpoint``: the batched call's checkpoint file (:func:`debinn_jax.sweep.run_many`);
+    not used one run at a time.
 
     Returns:
         ``(results, seconds per run, total seconds)``; each result has ``predict_proba``,
@@ -95,6 +117,7 @@ def fit_ga_runs(
             config,
             run_batch_size=run_batch_size,
             progress=progress,
+            checkpoint=checkpoint,
         )
         seconds = time.perf_counter() - t0
         return [res.run(i) for i in range(len(data))], [seconds / len(data)] * len(data), seconds
@@ -106,6 +129,48 @@ def fit_ga_runs(
     return results, per_run, time.perf_counter() - t0
 
 
+def _ga_record(
+    spec: NetworkSpec,
+    s: Split,
+    r: Any,
+    seconds: float,
+    config: GAConfig,
+    batched: int,
+    base: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    rec = dict(base or {})
+    rec.update(
+        method="ga",
+        seed=s.seed,
+        n_params=param_count(spec),
+        train_seconds=seconds,
+        generations_or_epochs=int(r.generations_run),
+        early_stopped=bool(r.generations_run < config.generations),
+        batched_runs=batched,
+    )
+    rec.update(
+        _metrics_record(s.y_test, r.predict_proba(s.X_test), s.y_train, r.predict_proba(s.X_train))
+    )
+    return rec
+
+
+def _outcome(
+    records: list[dict[str, Any]], first: Any, seconds: float, history: bool = True
+) -> MethodOutcome:
+    """A method's outcome; ``first`` (seed 0's model) may be None on a resumed study."""
+    return MethodOutcome(
+        records=records,
+        predict_proba=None if first is None else first.predict_proba,
+        history=(
+            {k: np.asarray(v) for k, v in first.history.items()}
+            if history and first is not None
+            else None
+        ),
+        model=first,
+        seconds=seconds,
+    )
+
+
 def run_ga(
     spec: NetworkSpec,
     splits: Sequence[Split],
@@ -115,6 +180,10 @@ def run_ga(
     run_batch_size: int | None = 1,
     progress: bool = False,
     base: Mapping[str, Any] | None = None,
+    checkpoints: Path | None = None,
+    done: Mapping[int, Mapping[str, Any]] | None = None,
+    on_record: RecordCallback | None = None,
+    reload_first: bool = True,
 ) -> MethodOutcome:
     """GA runs for all ``splits``.
 
@@ -122,42 +191,58 @@ def run_ga(
     (:func:`debinn_jax.sweep.run_many`, runs mapped in batches of ``run_batch_size``) and
     ``train_seconds`` of each record is that call's wall time (compilation included) divided by
     the number of runs; otherwise :func:`debinn_jax.ga.train_ga` runs once per seed.
+
+    Resuming: ``checkpoints`` is a folder for the trainers' checkpoints
+    (:func:`checkpoint_path`); ``done`` maps seeds to records finished earlier, which are kept
+    as they are and not trained again (seed 0's model is reloaded from its finished
+    checkpoint when there is one and ``reload_first``, for the figures). ``on_record`` gets
+    every new record as soon as it is final (all at once when batched).
     """
-    results, per_run, seconds = fit_ga_runs(
-        spec,
-        [(s.X_train, s.y_train) for s in splits],
-        [run_key(s.seed, "ga") for s in splits],
-        config,
-        batch_seeds=batch_seeds,
-        run_batch_size=run_batch_size,
-        progress=progress,
-    )
-    records = []
-    for s, r, sec in zip(splits, results, per_run):
-        rec = dict(base or {})
-        rec.update(
-            method="ga",
-            seed=s.seed,
-            n_params=param_count(spec),
-            train_seconds=sec,
-            generations_or_epochs=int(r.generations_run),
-            early_stopped=bool(r.generations_run < config.generations),
-            batched_runs=len(splits) if batch_seeds else 1,
+    done = dict(done or {})
+    records: list[dict[str, Any]] = []
+    t0 = time.perf_counter()
+    first = None
+    if batch_seeds:
+        path = checkpoint_path(checkpoints, "ga")
+        all_done = all(s.seed in done for s in splits)
+        if all_done and (not reload_first or path is None or not path.exists()):
+            return _outcome([dict(done[s.seed]) for s in splits], None, 0.0)
+        results, per_run, seconds = fit_ga_runs(
+            spec,
+            [(s.X_train, s.y_train) for s in splits],
+            [run_key(s.seed, "ga") for s in splits],
+            config,
+            batch_seeds=True,
+            run_batch_size=run_batch_size,
+            progress=progress,
+            checkpoint=path,
         )
-        rec.update(
-            _metrics_record(
-                s.y_test, r.predict_proba(s.X_test), s.y_train, r.predict_proba(s.X_train)
-            )
-        )
+        for s, r, sec in zip(splits, results, per_run):
+            if s.seed in done:
+                records.append(dict(done[s.seed]))
+                continue
+            rec = _ga_record(spec, s, r, sec, config, len(splits), base)
+            records.append(rec)
+            if on_record is not None:
+                on_record(rec)
+        return _outcome(records, results[0], seconds)
+    for i, s in enumerate(splits):
+        path = checkpoint_path(checkpoints, "ga", s.seed)
+        if s.seed in done:
+            records.append(dict(done[s.seed]))
+            if reload_first and i == 0 and path is not None and path.exists():
+                first = train_ga(
+                    spec, s.X_train, s.y_train, run_key(s.seed, "ga"), config, checkpoint=path
+                )
+            continue
+        r = train_ga(spec, s.X_train, s.y_train, run_key(s.seed, "ga"), config, checkpoint=path)
+        if i == 0:
+            first = r
+        rec = _ga_record(spec, s, r, float(r.seconds), config, 1, base)
         records.append(rec)
-    first = results[0]
-    return MethodOutcome(
-        records=records,
-        predict_proba=first.predict_proba,
-        history={k: np.asarray(v) for k, v in first.history.items()},
-        model=first,
-        seconds=seconds,
-    )
+        if on_record is not None:
+            on_record(rec)
+    return _outcome(records, first, time.perf_counter() - t0)
 
 
 def run_gd(
@@ -167,14 +252,29 @@ def run_gd(
     *,
     progress: bool = False,
     base: Mapping[str, Any] | None = None,
+    checkpoints: Path | None = None,
+    done: Mapping[int, Mapping[str, Any]] | None = None,
+    on_record: RecordCallback | None = None,
+    reload_first: bool = True,
 ) -> MethodOutcome:
-    """GD runs, one :func:`debinn_jax.gd.train_gd` call per seed (its starts are batched)."""
+    """GD runs, one :func:`debinn_jax.gd.train_gd` call per seed (its starts are batched).
+
+    ``checkpoints``, ``done``, ``on_record`` and ``reload_first``: as in :func:`run_ga`.
+    """
+    done = dict(done or {})
     records = []
     first: GDResult | None = None
     t_all = time.perf_counter()
-    for s in splits:
-        r = train_gd(spec, s.X_train, s.y_train, run_key(s.seed, "gd"), config, progress=progress)
-        if first is None:
+    for i, s in enumerate(splits):
+        path = checkpoint_path(checkpoints, "gd", s.seed)
+        key = run_key(s.seed, "gd")
+        if s.seed in done:
+            records.append(dict(done[s.seed]))
+            if reload_first and i == 0 and path is not None and path.exists():
+                first = train_gd(spec, s.X_train, s.y_train, key, config, checkpoint=path)
+            continue
+        r = train_gd(spec, s.X_train, s.y_train, key, config, progress=progress, checkpoint=path)
+        if i == 0:
             first = r
         rec = dict(base or {})
         rec.update(
@@ -192,14 +292,9 @@ def run_gd(
             )
         )
         records.append(rec)
-    assert first is not None
-    return MethodOutcome(
-        records=records,
-        predict_proba=first.predict_proba,
-        history={k: np.asarray(v) for k, v in first.history.items()},
-        model=first,
-        seconds=time.perf_counter() - t_all,
-    )
+        if on_record is not None:
+            on_record(rec)
+    return _outcome(records, first, time.perf_counter() - t_all)
 
 
 def make_baseline(method: str, hidden: tuple[int, ...], seed: int, config: BaselineConfig) -> Any:
@@ -247,14 +342,26 @@ def run_baseline(
     config: BaselineConfig,
     *,
     base: Mapping[str, Any] | None = None,
+    done: Mapping[int, Mapping[str, Any]] | None = None,
+    on_record: RecordCallback | None = None,
+    reload_first: bool = True,
 ) -> MethodOutcome:
-    """Fit a scikit-learn baseline on every split; record test metrics."""
+    """Fit a scikit-learn baseline on every split; record test metrics.
+
+    ``done``, ``on_record`` and ``reload_first``: as in :func:`run_ga` (seed 0's model, when
+    done, is fitted again for the figures: the baselines are cheap and seeded).
+    """
     from sklearn.exceptions import ConvergenceWarning
 
+    done = dict(done or {})
     records = []
     first = None
     t_all = time.perf_counter()
-    for s in splits:
+    for i, s in enumerate(splits):
+        if s.seed in done:
+            records.append(dict(done[s.seed]))
+            if i != 0 or not reload_first:
+                continue
         model = make_baseline(method, hidden, s.seed, config)
         t0 = time.perf_counter()
         with warnings.catch_warnings():
@@ -263,6 +370,8 @@ def run_baseline(
         dt = time.perf_counter() - t0
         if first is None:
             first = model
+        if s.seed in done:
+            continue
         rec = dict(base or {})
         n_iter = getattr(model, "n_iter_", None)
         rec.update(
@@ -286,6 +395,8 @@ def run_baseline(
             )
         )
         records.append(rec)
+        if on_record is not None:
+            on_record(rec)
     return MethodOutcome(
         records=records,
         predict_proba=None if first is None else (lambda X: _full_proba(first, X, n_classes)),
