@@ -228,3 +228,89 @@ def test_checkpoint_every_seconds_still_writes_stops_and_the_end(tmp_path):
     assert ckpt._read(path)[0]["step"] == 39  # the end is always written
     with pytest.raises(ValueError, match="checkpoint_every"):
         run("train_ga", checkpoint=tmp_path / "x.ckpt", checkpoint_every=-1)
+
+
+MULTI = r"""
+import sys
+import jax
+import numpy as np
+mode, out, path = sys.argv[1], sys.argv[2], sys.argv[3]
+if mode == "multi":
+    port, pid = sys.argv[4], int(sys.argv[5])
+    jax.distributed.initialize(
+        coordinator_address=f"127.0.0.1:{port}", num_processes=2, process_id=pid
+    )
+assert len(jax.devices()) == 4, jax.devices()
+from debinn_jax import GAConfig, NetworkSpec, make_moons_dataset
+from debinn_jax.sweep import run_many
+d = make_moons_dataset(24, seed=3)
+spec = NetworkSpec(2, (4,), 2)
+cfg = GAConfig(population_size=8, generations=12, chunk=4, early_stopping=None)
+keys = jax.random.split(jax.random.key(0), 4)
+kw = dict(settings={"mutation_prob": [0.1, 0.2, 0.3, 0.4]})
+if mode == "multi":  # stopped after the second chunk, then resumed (a second call)
+    run_many(spec, d.X, d.y, keys, cfg, checkpoint=path, callback=lambda g, h: g >= 4, **kw)
+    res = run_many(spec, d.X, d.y, keys, cfg, checkpoint=path, **kw)
+else:
+    res = run_many(spec, d.X, d.y, keys, cfg, **kw)
+leaves = jax.tree_util.tree_leaves((res.coords, res.history, res.final_scores))
+np.savez(out, **{f"a{i}": np.asarray(a) for i, a in enumerate(leaves)})
+"""
+
+
+@pytest.mark.slow
+def test_run_many_over_two_processes_resumes_bit_identical(tmp_path):
+    """Two JAX processes x 2 CPU devices write (process 0) and read (both) one checkpoint; the
+    resumed sweep equals one process x 4 devices run uninterrupted."""
+    import socket
+
+    script = tmp_path / "multi.py"
+    script.write_text(MULTI)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = str(s.getsockname()[1])
+
+    def env(devices: int) -> dict[str, str]:
+        return {
+            **os.environ,
+            "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}",
+            "JAX_PLATFORMS": "cpu",
+            "PYTHONPATH": str(REPO),
+        }
+
+    path = tmp_path / "sweep.ckpt"
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                str(script),
+                "multi",
+                str(tmp_path / f"p{i}.npz"),
+                str(path),
+                port,
+                str(i),
+            ],
+            env=env(2),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(2)
+    ]
+    single = subprocess.run(
+        [sys.executable, str(script), "single", str(tmp_path / "single.npz"), "-"],
+        env=env(4),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    for p in procs:
+        _, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err[-3000:]
+    assert single.returncode == 0, single.stderr[-3000:]
+    assert ckpt._read(path)[0]["step"] == 11
+    with np.load(tmp_path / "single.npz") as ref:
+        want = [ref[f"a{i}"] for i in range(len(ref.files))]
+    for i in range(2):
+        with np.load(tmp_path / f"p{i}.npz") as z:
+            assert_identical([z[f"a{j}"] for j in range(len(z.files))], want)
