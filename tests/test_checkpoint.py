@@ -110,6 +110,23 @@ def test_stopped_by_callback_then_resumed_is_bit_identical(tmp_path, kind):
     assert_identical(again, uninterrupted(kind))
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_signal_stop_writes_the_checkpoint_then_resume_is_bit_identical(tmp_path, kind):
+    from debinn_jax.stopping import RunInterrupted
+
+    path = tmp_path / "run.ckpt"
+
+    def ctrl_c(step, history):
+        if step == 9 or (kind == "train_gd" and step == 10):
+            signal.raise_signal(signal.SIGINT)  # read after the next chunk
+
+    with pytest.raises(RunInterrupted, match="SIGINT"):
+        run(kind, checkpoint=path, callback=ctrl_c)
+    step = ckpt._read(path)[0]["step"]
+    assert step == (15 if kind == "train_gd" else 14)
+    assert_identical(run(kind, checkpoint=path), uninterrupted(kind))
+
+
 def _problem_file(tmp_path: Path) -> Path:
     script = tmp_path / "problem.py"
     script.write_text(PROBLEMS)
