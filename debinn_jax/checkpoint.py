@@ -7,6 +7,19 @@ chunks is a pytree of arrays, and every chunk's randomness derives from keys fix
 the state after chunk k plus the history so far is all a resumed run needs to continue exactly
 as the uninterrupted run would have.
 
+Use::
+
+    result = train_ga(spec, X, y, key, config, checkpoint="runs/moons.ckpt")
+
+The first call trains and rewrites the file after every chunk (``checkpoint_every=60`` for at
+most one write a minute). After a kill (SIGKILL, a crash, a lost node) or a clean stop (Ctrl-C,
+SIGTERM, a callback returning True) the same call continues from the last chunk written and
+returns what the uninterrupted run would have returned, bit for bit (same backend and jax
+version). The file is kept when the run ends: the same call then returns the result again
+without training (only compilation); delete it to train afresh. A SIGKILL during a write may
+leave a hidden temporary file (``.moons.ckpt.*.tmp``) next to it; it is never read and may be
+deleted.
+
 A **checkpoint file** is one ``.npz`` archive (numpy's zip container, read with
 ``allow_pickle=False``) holding
 

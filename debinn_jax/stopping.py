@@ -17,6 +17,11 @@ Signals: while the loop runs, :func:`stop_signals` turns SIGINT (Ctrl-C) and SIG
 the trainer then raises :class:`RunInterrupted` with a one-line message. A second signal of the
 same kind interrupts at once (``KeyboardInterrupt``).
 
+Checkpoints: with ``checkpoint=PATH`` the trainers write their checkpoint
+(:mod:`debinn_jax.checkpoint`) after the chunk they stop after, before raising
+:class:`RunInterrupted` or returning for a callback's stop; calling them again with the same
+arguments resumes there.
+
 Several processes (``jax.distributed.initialize``): every process must leave the loop after the
 same chunk, or the others would wait forever in the next collective. :func:`stop_requested` is
 therefore collective there: each process contributes its own request and all stop if any asked.
