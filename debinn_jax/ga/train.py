@@ -193,7 +193,8 @@ def train_ga(
         checkpoint: a file (:mod:`debinn_jax.checkpoint`) holding the loop state and history
             after the last chunk written. If it exists and belongs to this run (same spec,
             config, data, key, fitness name), the run resumes from it and ends bit-identical
-            to an uninterrupted run. It is rewritten atomically after every chunk (see
+            to an uninterrupted run (on the same backend and jax version; ``seconds`` then
+            counts this call only). It is rewritten atomically after every chunk (see
             ``checkpoint_every``), before a SIGINT/SIGTERM stop and a callback's stop, and
             kept after the run ends (calling again then returns the same result without
             training; delete the file to train afresh). A user ``fitness`` is identified by
