@@ -26,7 +26,8 @@ only from here; everything else stays importable from its module (``debinn_jax.n
   ``load_authors_model``.
 - The authors' 2025 program: execution folders and the regulariser grid (``debinn_jax.execution``):
   ``GridRun``, ``grid_runs``, ``read_execution_settings``, ``regulariser_grid``, ``run_grid``.
-- Long runs: a run stopped by a signal (``debinn_jax.stopping``): ``RunInterrupted``; the
+- Long runs: a run stopped by a signal (``debinn_jax.stopping``): ``RunInterrupted``; a
+  checkpoint that cannot be resumed (``debinn_jax.checkpoint``): ``CheckpointError``; the
   persistent compilation cache (``debinn_jax.cache``): ``disable_compilation_cache``,
   ``enable_compilation_cache``.
 - Submodules: ``data``, ``diagnostics`` (gradient diagnostics), ``metrics``.
@@ -109,10 +110,12 @@ _LAZY: dict[str, str] = {
         "debinn_jax.execution",
     ),
     **dict.fromkeys(("RunInterrupted",), "debinn_jax.stopping"),
+    **dict.fromkeys(("CheckpointError",), "debinn_jax.checkpoint"),
     **dict.fromkeys(("disable_compilation_cache", "enable_compilation_cache"), "debinn_jax.cache"),
 }
 
 __all__ = [
+    "CheckpointError",
     "ACTIVATIONS",
     "AuthorsModel",
     "Coords",
@@ -208,6 +211,9 @@ if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
     from debinn_jax.cache import (
         disable_compilation_cache,
         enable_compilation_cache,
+    )
+    from debinn_jax.checkpoint import (
+        CheckpointError,
     )
     from debinn_jax.data import (
         DataError,

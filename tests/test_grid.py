@@ -541,3 +541,31 @@ def test_grid_command_restores_the_callers_precision(tmp_path):
     before = bool(jax.config.jax_enable_x64)
     assert main(["grid", str(tmp_path / "missing"), "--out", str(tmp_path / "out")]) == 2
     assert bool(jax.config.jax_enable_x64) == before
+
+
+def test_a_batch_killed_before_its_records_were_saved_resumes_from_its_checkpoint(
+    small_grid, tmp_path, monkeypatch
+):
+    import debinn_jax.execution as ex
+    from debinn_jax.data import load_fold
+
+    root, steps = small_grid
+    fold = load_fold(root / "Fold-1")
+    settings = read_execution_settings(root / "executionSettings.csv")
+    runs = [r for r in grid_runs(settings, 3, 2) if r.name in ONE_GROUP.split(",")]
+    real_write = ex._write_outputs
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt  # the process dies after the sweep, before saving its records
+
+    monkeypatch.setattr(ex, "_write_outputs", killed)
+    with ex.precision("float64"), pytest.raises(KeyboardInterrupt):  # as `debinn grid`
+        ex.run_grid(runs, [("Fold-1", fold)], out=tmp_path)
+    left = list((tmp_path / "checkpoints").glob("*.ckpt"))
+    assert len(left) == 1  # the batch's run_many checkpoint survives
+    monkeypatch.setattr(ex, "_write_outputs", real_write)
+    with ex.precision("float64"):
+        resumed = ex.run_grid(runs, [("Fold-1", fold)], out=tmp_path)
+    assert not any((tmp_path / "checkpoints").iterdir())  # removed once the records are saved
+    expected = steps["first_results"]["records"]
+    assert _metrics(list(resumed.records)) == _metrics(expected)
