@@ -751,7 +751,7 @@ def test_loss_2025_by_hand() -> None:
         ({"variant": "2025", "train_deltas": True}, "train_deltas"),
         ({"variant": "2025", "normalization": "group"}, "normalization"),
         ({"normalization": "Activation"}, "normalization"),
-        ({"normalization": None}, "normalization"),
+        ({"normalization": 1}, "normalization"),  # (None means "none")
         ({"groups": "AUTO"}, "groups"),
         ({"groups": "floor"}, "groups"),
         ({"groups": (2, 2)}, "groups"),
