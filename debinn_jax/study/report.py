@@ -95,9 +95,10 @@ def _fmt(x: Any, digits: int = 3) -> str:
 
 def _pm(stat: Mapping[str, Any], digits: int = 3) -> str:
     m, sd = stat["mean"], stat["sd"]
-    if not math.isfinite(m):
+    if m is None or not math.isfinite(m):
         return "n/a"
-    return _fmt(m, digits) + (f" ± {_fmt(sd, digits)}" if math.isfinite(sd) else "")
+    finite_sd = sd is not None and math.isfinite(sd)  # JSON turns NaN into null
+    return _fmt(m, digits) + (f" ± {_fmt(sd, digits)}" if finite_sd else "")
 
 
 def _ci(stat: Mapping[str, Any]) -> str:
