@@ -103,7 +103,7 @@ def stack_folds(
     return X, Y, M
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True, eq=False)
 class SweepResult:
     """Outcome of :func:`run_many`; every array has the runs axis R first.
 

@@ -111,7 +111,7 @@ def _fit_args(tmp_path: Path) -> list[str]:
     return ["fit", "--data", str(data), "--trainer", "gd", "--config", "gd.toml", "--quiet"]
 
 
-def test_cli_no_cache_flag(tmp_path):
+def test_cli_no_cache_flag_parses_before_or_after_the_command(tmp_path):
     from debinn_jax.cli import build_parser
 
     fit = _fit_args(tmp_path)
@@ -120,8 +120,13 @@ def test_cli_no_cache_flag(tmp_path):
     assert parser.parse_args(["--no-cache", *fit, *out]).no_cache
     assert parser.parse_args([*fit, *out, "--no-cache"]).no_cache
     assert not parser.parse_args([*fit, *out]).no_cache
+
+
+@pytest.mark.slow  # a fresh process training (17 s)
+def test_cli_no_cache_flag_leaves_the_cache_off(tmp_path):
+    fit = _fit_args(tmp_path)
     cache = str(tmp_path / "c")
-    off = _probe(tmp_path, "cli", *fit, *out, "--no-cache", DEBINN_CACHE_DIR=cache)
+    off = _probe(tmp_path, "cli", *fit, "--out", "m.debinn", "--no-cache", DEBINN_CACHE_DIR=cache)
     assert off["jax_dir"] is None and off["entries"] == 0
 
 

@@ -72,7 +72,7 @@ def run_settings(config: GAConfig, y: Any, sample_mask: Any = None) -> dict[str,
 # --------------------------------------------------------------------------------------------
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True, eq=False)
 class GAResult:
     """Outcome of :func:`train_ga`.
 
