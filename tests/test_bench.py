@@ -69,6 +69,7 @@ def test_numpy_reference_equals_apply_in_float32(synthetic, name):
     np.testing.assert_allclose(p_np, p_jax, atol=2e-4, rtol=0)
 
 
+@pytest.mark.slow  # three network variants of the NumPy reference (30 s)
 @pytest.mark.parametrize(
     "spec",
     [

@@ -90,6 +90,7 @@ def _probe(tmp_path: Path, *args: str, **env: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow  # a fresh process training (10-20 s)
 def test_trainers_switch_the_cache_on_lazily(tmp_path):
     on = _probe(tmp_path, "lib", DEBINN_CACHE_DIR=str(tmp_path / "c"))
     assert on["jax_dir"] == str((tmp_path / "c").resolve()) and on["enabled"]

@@ -374,6 +374,7 @@ def test_a_class_with_one_case_is_refused():
         train_ga(SPEC, X, y, jax.random.key(0), CFG)
 
 
+@pytest.mark.slow  # a full GA budget (22 s)
 def test_two_moons_documented_settings_reach_098():
     """The settings documented for two-moons (softmax head + shift-scale genes, r 0.3 -> 0.05,
     q 0.1) on 2-16-2: mean test accuracy over 5 seeds of stratified 70/30 splits (noise 0.1).

@@ -64,6 +64,7 @@ def _env(devices: int) -> dict[str, str]:
     return env
 
 
+@pytest.mark.slow  # three fresh JAX processes (25-50 s); run with -m slow
 def test_two_processes_equal_one_process(tmp_path):
     """4 runs sharded over 2 processes x 2 CPU devices == the same runs on 1 process x 4, also
     when a callback stops them early."""
