@@ -134,6 +134,7 @@ def test_planner_uses_one_vmap_when_it_fits():
     assert working_set_bytes(spec, 41, 8) == 8 * working_set_bytes(spec, 41, 1)
 
 
+@pytest.mark.slow  # the whole bench, quick (50 s cold)
 def test_bench_command_quick_end_to_end(tmp_path, capsys):
     from debinn_jax.cli import main
 

@@ -90,7 +90,9 @@ def uninterrupted(kind: str) -> tuple:
     return _FULL[kind]
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(
+    "kind", [KINDS[0], *(pytest.param(k, marks=pytest.mark.slow) for k in KINDS[1:])]
+)
 def test_stopped_by_callback_then_resumed_is_bit_identical(tmp_path, kind):
     path = tmp_path / "run.ckpt"
     steps = []

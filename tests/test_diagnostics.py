@@ -58,6 +58,7 @@ def test_grad_breakdown_keeps_leading_axis() -> None:
     assert br["rms_axon_z"].shape == (5,)
 
 
+@pytest.mark.slow  # per-sample gradients (22 s cold)
 def test_per_sample_grads_average_to_full_gradient() -> None:
     X, y = _data()
     coords = init_coords(jax.random.key(1), SPEC)

@@ -59,6 +59,7 @@ def ga_clf() -> DEBIClassifier:
     return DEBIClassifier(**(FAST_GA | {"hidden": ()}), random_state=0).fit(X, Y)
 
 
+@pytest.mark.slow  # scikit-learn check_estimator: many fits (60 s cold)
 def test_check_estimator_gd() -> None:
     # Every scikit-learn estimator check passes; none is expected to fail.
     check_estimator(DEBIClassifier(**FAST_GD, random_state=0))

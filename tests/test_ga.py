@@ -332,7 +332,10 @@ def test_prediction_ensemble_and_gene_average(blobs):
     np.testing.assert_allclose(res.predict_proba(X), probs, rtol=1e-5)
 
 
-@pytest.mark.parametrize("name", ["SNES", pytest.param("SimpleGA", marks=pytest.mark.slow)])
+@pytest.mark.parametrize(
+    "name",
+    [pytest.param(n, marks=pytest.mark.slow) for n in ("SNES", "SimpleGA")],
+)  # another evosax algorithm trains in the default suite: tests/test_seams.py (SimpleGA)
 def test_other_evosax_algorithms_train(blobs, name):
     X, y = blobs
     cfg = dataclasses.replace(CFG, algorithm=name, generations=60, r_max=0.3, r_min=0.05)

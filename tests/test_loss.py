@@ -91,7 +91,7 @@ def test_invalid_loss_config(kwargs, field):
         dj.LossConfig(**kwargs)
 
 
-@pytest.mark.parametrize("batch_size", [None, 2, 4])
+@pytest.mark.parametrize("batch_size", [None, 2, pytest.param(4, marks=pytest.mark.slow)])
 def test_population_loss_equals_loop(problem, batch_size):
     _, x, y = problem
     pop = jax.vmap(lambda k: dj.init_coords(k, SPEC))(jax.random.split(jax.random.key(3), 6))

@@ -411,6 +411,7 @@ def test_train_gd_accepts_typed_and_legacy_keys() -> None:
 # --------------------------------------------------------------------------- 6. grid search
 
 
+@pytest.mark.slow  # GridSearchCV over both trainers (12 s cold)
 def test_grid_search_over_both_trainers() -> None:
     from sklearn.model_selection import GridSearchCV
 

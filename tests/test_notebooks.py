@@ -19,7 +19,9 @@ def _data_dir() -> Path:
     return Path(env) if env else NOTEBOOKS.parents[1] / "shared" / "data"
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize(
+    "name", [NAMES[0], *(pytest.param(n, marks=pytest.mark.slow) for n in NAMES[1:])]
+)
 def test_notebook_runs_on_tiny_budget(name: str, tmp_path: Path, monkeypatch) -> None:
     needed = NEEDS_DATA.get(name, ())
     if needed and not any((_data_dir() / d).is_dir() for d in needed):

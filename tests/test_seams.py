@@ -137,6 +137,7 @@ def test_ga_default_fitness_as_a_function_gives_the_same_run():
     )
 
 
+@pytest.mark.slow  # two GA compiles (9 s cold)
 def test_ga_fitness_with_a_calibration_penalty_is_what_the_ga_reports():
     X, y = _data()
     fitness = _brier_penalised(SPEC, GA, 2.0)
@@ -160,6 +161,7 @@ def test_ga_user_fitness_steers_any_evosax_algorithm(algorithm):
     assert np.mean(np.asarray(dj.predict(SPEC, r.coords, X)) == 1) > 0.9
 
 
+@pytest.mark.slow  # a run_many compile (12 s cold)
 def test_run_many_takes_the_fitness_too():
     X, y = _data()
     fitness = _brier_penalised(SPEC, GA, 2.0)

@@ -186,6 +186,7 @@ def test_reruns_are_new_draws(protocols):
     assert {r["index"] for r in grid} == {0, 4, 8}  # S1, S5, S9 keep their grid keys
 
 
+@pytest.mark.slow  # a second protocol run (25 s cold)
 def test_honest_pick_never_reads_test_labels(protocols, tmp_path):
     _, _, details = protocols
     train, test, inner, val = _splits(flip_test=True)
