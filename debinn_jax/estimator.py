@@ -297,7 +297,8 @@ class DEBIClassifier(ClassifierMixin, BaseEstimator):
         learning_rate: GD learning rate (shortcut). Only used when ``trainer="gd"``.
         standardize: z-score every feature with the training data's mean and std.
         random_state: int seed, ``numpy.random.RandomState`` or None.
-        verbose: print the trainer's progress lines.
+        verbose: log the trainer's progress lines (INFO on the trainers' loggers; a script shows
+            them with e.g. ``logging.basicConfig(level=logging.INFO)``).
 
     Attributes (after ``fit``):
         classes_: the class labels ``(K,)``, sorted.
