@@ -217,9 +217,7 @@ def debi_loss(
     """
     if mask is None:
         mask = jnp.ones(y.shape, dtype=x_t.dtype)
-    terms = sample_terms(spec, coords, x_t, y, config.alpha, config.variant)
-    loss = masked_loss(terms, y, mask, config.class_weights, config.variant)
-    return loss + weight_penalty(spec, coords, config.l1, config.l2)
+    return debi_loss_fn(spec, config)(log_proba_t(spec, coords, x_t), y, mask, coords)
 
 
 def debi_loss_fn(spec: NetworkSpec, config: LossConfig = LossConfig()) -> LossFn:

@@ -20,29 +20,23 @@ NONE_STRINGS = ("none", "None")
 TRAINER_SECTIONS = ("ga", "gd")
 
 
-def none_values(value: Any) -> Any:
-    """``value`` with every ``"none"`` string (recursively, in lists and tables) as None."""
+def none_values(value: Any, *, lists_as_tuples: bool = False) -> Any:
+    """``value`` with every ``"none"`` string (recursively, in lists and tables) as None;
+    with ``lists_as_tuples`` lists become tuples too."""
     if isinstance(value, str) and value in NONE_STRINGS:
         return None
-    if isinstance(value, list):
-        return [none_values(v) for v in value]
-    if isinstance(value, tuple):
-        return tuple(none_values(v) for v in value)
+    if isinstance(value, list | tuple):
+        items = [none_values(v, lists_as_tuples=lists_as_tuples) for v in value]
+        return tuple(items) if lists_as_tuples or isinstance(value, tuple) else items
     if isinstance(value, Mapping):
-        return {k: none_values(v) for k, v in value.items()}
+        return {k: none_values(v, lists_as_tuples=lists_as_tuples) for k, v in value.items()}
     return value
 
 
 def setting_value(value: Any) -> Any:
     """A TOML/JSON value as the library takes it: ``"none"`` -> None, lists -> tuples
     (recursively); tables (dicts) keep their keys and convert their values."""
-    if isinstance(value, str) and value in NONE_STRINGS:
-        return None
-    if isinstance(value, list | tuple):
-        return tuple(setting_value(v) for v in value)
-    if isinstance(value, Mapping):
-        return {k: setting_value(v) for k, v in value.items()}
-    return value
+    return none_values(value, lists_as_tuples=True)
 
 
 def with_shared_loss(sections: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,9 +1,8 @@
 """The GA-vs-GD reproduction study (``debinn reproduce``): configs, data, runs, statistics, report.
 
 One readable TOML file per task (``debinn_jax/study/configs/<task>.toml``, installed with the
-package) says where the data come
-from, how they are split, which network layouts are candidates, and the GA, GD and baseline
-settings. :func:`run_study` then, per task:
+package) says where the data come from, how they are split, which network layouts are
+candidates, and the GA, GD and baseline settings. :func:`run_study` then, per task:
 
 1. prepares one train/test split per seed (two-moons and fetal CTG: a stratified 70/30 split per
    seed, features standardised on the training split only; DLBCL and HECKTOR-LITE: the authors'
@@ -41,7 +40,6 @@ from typing import Any
 import jax
 import numpy as np
 
-from debinn_jax.data import stratified_split
 from debinn_jax.network import dense_param_count
 from debinn_jax.study.config import (
     BASELINES,
@@ -90,6 +88,7 @@ from debinn_jax.study.tasks import (
     Split,
     TaskData,
     expected_data_path,
+    inner_split,
     prepare_task,
     scale_features,
 )
@@ -123,6 +122,7 @@ __all__ = [
     "expected_data_path",
     "fit_ga_runs",
     "grid_protocols",
+    "inner_split",
     "load_configs",
     "load_study_config",
     "machine_description",
@@ -236,33 +236,32 @@ def run_ga2025(
     say: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """The 2025 GA's regulariser grid under the authors' and the honest protocol
-    (:func:`debinn_jax.study_grid.grid_protocols`) on seed 0's split of a task.
+    (:func:`debinn_jax.study.grid.grid_protocols`) on seed 0's split of a task.
 
     The honest protocol's inner split is a stratified ``validation_size`` split of the training
     data (features re-scaled on the inner training part when the task scales).
 
     Returns:
         The protocols' details plus ``"records"`` (study records, see
-        :data:`debinn_jax.study_grid.PROTOCOL_METHODS`).
+        :data:`debinn_jax.study.grid.PROTOCOL_METHODS`).
     """
     g = cfg.ga2025
     assert g is not None
     s0 = data.splits[0]
-    tr, va = stratified_split(s0.y_train, g.validation_size, seed=g.validation_seed)
-    X_tr, X_va = scale_features(s0.X_train_raw[tr], s0.X_train_raw[va], cfg.task.standardize)
+    fit, val = inner_split(s0, g.validation_size, g.validation_seed, cfg.task.standardize)
     name = cfg.task.name
     say(
         f"[{name}] ga2025: {len(g.numbers)} settings of the 2025 grid {g.architecture} "
         f"{g.hidden} ({g.precision}), on test and on an inner validation split "
-        f"({len(tr)} / {len(va)} cases); then {g.seeds} seeds per picked setting"
+        f"({len(fit[1])} / {len(val[1])} cases); then {g.seeds} seeds per picked setting"
     )
     t0 = time.perf_counter()
     records, details = grid_protocols(
         g,
         (s0.X_train, s0.y_train),
         (s0.X_test, s0.y_test),
-        (X_tr, s0.y_train[tr]),
-        (X_va, s0.y_train[va]),
+        fit,
+        val,
         fold_name=Path(cfg.task.path).name or "Fold-1",
         out=out,
         base={**base, "architecture": f"2025 {g.architecture}", "hidden": list(g.hidden)},

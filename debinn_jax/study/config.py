@@ -23,7 +23,7 @@ TASK_KINDS = ("moons", "fold", "table")
 BASELINES = ("logreg", "random_forest", "mlp")
 METHODS = ("ga", "gd", *BASELINES, "ga2025")
 """What ``--methods`` accepts; ``ga2025`` runs the 2025 GA's regulariser grid under two
-protocols (tasks with a ``[ga2025]`` table only; see :mod:`debinn_jax.study_grid`)."""
+protocols (tasks with a ``[ga2025]`` table only; see :mod:`debinn_jax.study.grid`)."""
 ROW_METHODS = ("ga", "gd", *BASELINES, *PROTOCOL_METHODS)
 """The ``method`` values of the records, in table order."""
 METHOD_LABELS = {

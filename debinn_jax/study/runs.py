@@ -12,15 +12,12 @@ from typing import Any
 import jax
 import numpy as np
 
-from debinn_jax.data import (
-    stratified_split,
-)
 from debinn_jax.ga import GAConfig, train_ga
 from debinn_jax.gd import GDConfig, GDResult, train_gd
 from debinn_jax.metrics import classification_metrics
 from debinn_jax.network import NetworkSpec, param_count
 from debinn_jax.study.config import BASELINES, BaselineConfig, StudyConfig
-from debinn_jax.study.tasks import Split, TaskData, scale_features
+from debinn_jax.study.tasks import Split, TaskData, inner_split
 from debinn_jax.sweep import run_many
 
 # --------------------------------------------------------------------------------------------
@@ -425,9 +422,9 @@ def select_architecture(
         return {"selected": name, "method": "only candidate", "scores": {}}
     sel = config.selection
     s0 = data.splits[0]
-    tr, va = stratified_split(s0.y_train, sel.validation_size, seed=sel.seed)
-    X_tr, X_va = scale_features(s0.X_train_raw[tr], s0.X_train_raw[va], config.task.standardize)
-    y_tr, y_va = s0.y_train[tr], s0.y_train[va]
+    (X_tr, y_tr), (X_va, y_va) = inner_split(
+        s0, sel.validation_size, sel.seed, config.task.standardize
+    )
     ga = dataclasses.replace(
         config.ga,
         population_size=sel.population_size,

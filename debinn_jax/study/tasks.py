@@ -75,6 +75,17 @@ def scale_features(
     return s.transform(X_tr).astype(np.float32), s.transform(X_te).astype(np.float32)
 
 
+def inner_split(
+    split: Split, validation_size: float, seed: int, standardize: bool
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """A stratified ``validation_size`` split of ``split``'s training data (never its test
+    data): ``((X_fit, y_fit), (X_val, y_val))``, features re-scaled on the fitting part when
+    ``standardize``."""
+    fit, val = stratified_split(split.y_train, validation_size, seed=seed)
+    X_fit, X_val = scale_features(split.X_train_raw[fit], split.X_train_raw[val], standardize)
+    return (X_fit, split.y_train[fit]), (X_val, split.y_train[val])
+
+
 def prepare_task(task: TaskConfig, data_dir: Path | None, seeds: Sequence[int]) -> TaskData:
     """Load a task's data and build one :class:`Split` per seed.
 
