@@ -13,19 +13,19 @@ import numpy as np
 import pytest
 from _shared import data_dir
 
-from debinn_jax.bench import (
+from debinn_jax.bench.evaluators import (
     CPU_MEMORY_BUDGET,
+    make_evaluator,
+    plan_batch_size,
+    working_set_bytes,
+)
+from debinn_jax.bench.reference import numpy_loss, numpy_population_loss, numpy_proba
+from debinn_jax.bench.startup import bench_startup
+from debinn_jax.bench.workloads import (
     WORKLOAD_SHAPES,
-    bench_startup,
     individuals,
     load_workload,
-    make_evaluator,
-    numpy_loss,
-    numpy_population_loss,
-    numpy_proba,
-    plan_batch_size,
     random_population,
-    working_set_bytes,
 )
 from debinn_jax.loss import LossConfig, debi_loss, population_loss
 from debinn_jax.network import NetworkSpec, apply, init_coords

@@ -67,8 +67,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def config_from_args(args: argparse.Namespace):  # noqa: ANN201 - avoids importing jax early
-    """The :class:`debinn_jax.bench.BenchConfig` of the parsed arguments."""
-    from debinn_jax.bench import WORKLOAD_SHAPES, BenchConfig
+    """The :class:`debinn_jax.bench.config.BenchConfig` of the parsed arguments."""
+    from debinn_jax.bench.config import BenchConfig
+    from debinn_jax.bench.workloads import WORKLOAD_SHAPES
 
     overrides = {}
     for name in ("populations", "runs", "workloads", "sweep_workloads", "data_dir"):
@@ -107,7 +108,7 @@ def config_from_args(args: argparse.Namespace):  # noqa: ANN201 - avoids importi
 
 def run(args: argparse.Namespace) -> int:
     """Run the benchmark, print a summary, write JSON to ``--out``."""
-    from debinn_jax.bench import run_benchmark
+    from debinn_jax.bench.run import run_benchmark
     from debinn_jax.io import write_json_atomic
 
     config = config_from_args(args)
