@@ -546,7 +546,7 @@ def test_grid_command_restores_the_callers_precision(tmp_path):
 def test_a_batch_killed_before_its_records_were_saved_resumes_from_its_checkpoint(
     small_grid, tmp_path, monkeypatch
 ):
-    import debinn_jax.execution as ex
+    import debinn_jax.execution.grid as ex
     from debinn_jax.data import load_fold
 
     root, steps = small_grid

@@ -1,0 +1,71 @@
+"""The authors' 2025 execution folders: settings columns -> debinn-jax runs, as one grid.
+
+An execution folder of the authors' program holds ``executionSettings.csv`` (``;``-separated;
+first column the setting keys, then one column per setting, e.g. ``2H-Hinton-S1`` ...) and
+``DataPool/<Data>/Dataset/Fold-*``. :func:`read_execution_settings` reads the settings and
+checks every key and value (one line naming the key and column for anything unknown or
+unsupported); :func:`grid_runs` turns the columns into :class:`GridRun` s (a 2025 network, a
+``GAConfig.reference_2025`` and the per-run switches), and :func:`run_grid` trains every column
+on every fold with batched, compiled sweeps (``sweep.run_many``): columns that differ only in
+numbers (L1/L2, weight standardisation, group normalisation, spatial dropout) share one
+compiled program; only the architecture and ``ShiftScaleOptimize`` (the genome length) need
+their own. Results are written after every batch (``results.json``, and ``summary.csv`` in the
+authors' column format); an interrupted grid resumes without redoing finished columns.
+
+Layout, one module per step: :mod:`~debinn_jax.execution.settings` (reading
+``executionSettings.csv``, generating the regulariser grid), :mod:`~debinn_jax.execution.translate`
+(one settings column -> one :class:`GridRun`), :mod:`~debinn_jax.execution.grid` (running the
+runs on the folds, outputs and resume). This module re-exports their public names.
+"""
+
+from debinn_jax.execution.grid import (
+    SUMMARY_METRICS,
+    GridResult,
+    compile_group,
+    compile_timer,
+    precision,
+    run_grid,
+    summary_csv,
+)
+from debinn_jax.execution.settings import (
+    BASE_COLUMN,
+    GRID_BITS,
+    SETTINGS_FILE,
+    ExecutionSettings,
+    grid_setting,
+    read_execution_settings,
+    regulariser_grid,
+    settings_file,
+)
+from debinn_jax.execution.translate import (
+    INERT_KEYS,
+    GridRun,
+    SettingsError,
+    grid_run,
+    grid_runs,
+    inert_keys,
+)
+
+__all__ = [
+    "BASE_COLUMN",
+    "GRID_BITS",
+    "INERT_KEYS",
+    "SETTINGS_FILE",
+    "SUMMARY_METRICS",
+    "ExecutionSettings",
+    "GridResult",
+    "GridRun",
+    "SettingsError",
+    "compile_group",
+    "compile_timer",
+    "grid_run",
+    "grid_runs",
+    "grid_setting",
+    "inert_keys",
+    "precision",
+    "read_execution_settings",
+    "regulariser_grid",
+    "run_grid",
+    "settings_file",
+    "summary_csv",
+]
