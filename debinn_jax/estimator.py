@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.metadata
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -32,14 +31,13 @@ from debinn_jax.data import Standardizer, check_feature_values
 from debinn_jax.io import PathLike, TrainedModel, load_model, save_model
 from debinn_jax.loss import LossConfig
 from debinn_jax.network import Coords, NetworkSpec
+from debinn_jax.settings import check_setting_keys, check_setting_types, setting_names
 
 TRAINERS = ("ga", "gd")
 """Trainer names accepted by :class:`DEBIClassifier` and ``debinn fit``."""
 
 #: NetworkSpec fields a user may set (the rest, n_inputs and n_classes, come from the data).
-SPEC_OPTIONS = tuple(
-    f.name for f in dataclasses.fields(NetworkSpec) if f.name not in ("n_inputs", "n_classes")
-)
+SPEC_OPTIONS = setting_names(NetworkSpec, exclude=("n_inputs", "n_classes"))
 
 
 def _config_class(trainer: str) -> type:
@@ -52,76 +50,6 @@ def _config_class(trainer: str) -> type:
 
         return GDConfig
     raise ValueError(f"trainer must be one of {TRAINERS}, got {trainer!r}")
-
-
-def _check_keys(where: str, options: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
-    unknown = [k for k in options if k not in allowed]
-    if unknown:
-        raise ValueError(
-            f"unknown {where} setting {unknown[0]!r}; known settings: {', '.join(allowed)}"
-        )
-
-
-#: Hints added to a type error of a setting.
-_SETTING_HINTS = {
-    "class_weights": "true weights class c by K (1 - n_c / N), false gives every class weight 1; "
-    "per-class values are not supported",
-}
-_TYPE_NAMES = {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}
-
-
-def _expected(tokens: set[str]) -> str:
-    parts = []
-    if "bool" in tokens:
-        parts.append("true or false")
-    if "float" in tokens:
-        parts.append("a number")
-    elif "int" in tokens:
-        parts.append("an integer")
-    if "str" in tokens:
-        parts.append("a string")
-    return " or ".join(parts)
-
-
-def check_setting_types(where: str, options: Mapping[str, Any], cls: type) -> None:
-    """Check the type of every setting in ``options`` that is a scalar field of dataclass ``cls``.
-
-    A string is not a number or a boolean (``alpha = "0.9"``, ``class_weights = "false"``), a
-    number is not a boolean, a list or a table is not a scalar. Fields of other types (tuples,
-    nested configs, ``Any``) and unknown names are left to other checks.
-
-    Raises:
-        ValueError: ``<where> setting 'name' must be <type>, got <value> (<its type>)``.
-    """
-    for field in dataclasses.fields(cls):
-        if field.name not in options:
-            continue
-        tokens = set(re.findall(r"[A-Za-z_]+", str(field.type)))
-        if not tokens <= {"bool", "int", "float", "str", "None"}:
-            continue
-        value = options[field.name]
-        if value is None and "None" in tokens:
-            continue
-        if isinstance(value, bool | np.bool_):
-            ok = "bool" in tokens
-        elif isinstance(value, int | float | np.integer | np.floating):
-            ok = bool(tokens & {"int", "float"})
-        elif isinstance(value, str):
-            ok = "str" in tokens
-        else:
-            ok = False
-        if ok:
-            continue
-        kind = _TYPE_NAMES.get(type(value), f"a {type(value).__name__}")
-        hint = ""
-        if isinstance(value, str) and not tokens & {"str"}:
-            hint = "; a quoted value is a string: write it without quotes"
-        if field.name in _SETTING_HINTS:
-            hint += f"; {_SETTING_HINTS[field.name]}"
-        raise ValueError(
-            f"{where} setting {field.name!r} must be {_expected(tokens)}, got {value!r} "
-            f"({kind}){hint}"
-        )
 
 
 def trainer_config(trainer: str, options: Mapping[str, Any] | Any = None, **overrides: Any) -> Any:
@@ -137,7 +65,7 @@ def trainer_config(trainer: str, options: Mapping[str, Any] | Any = None, **over
         ValueError: unknown trainer, unknown setting (named), or a bad value.
     """
     cls = _config_class(trainer)
-    fields = tuple(f.name for f in dataclasses.fields(cls))
+    fields = setting_names(cls)
     if options is None:
         base: dict[str, Any] = {}
     elif isinstance(options, cls):
@@ -149,11 +77,11 @@ def trainer_config(trainer: str, options: Mapping[str, Any] | Any = None, **over
             f"{trainer} settings must be a dict or a {cls.__name__}, got {type(options).__name__}"
         )
     base |= {k: v for k, v in overrides.items() if v is not None}
-    _check_keys(trainer, base, fields)
+    check_setting_keys(trainer, base, fields)
     check_setting_types(trainer, base, cls)
     loss = base.get("loss")
     if isinstance(loss, Mapping):
-        _check_keys(f"{trainer}.loss", loss, tuple(f.name for f in dataclasses.fields(LossConfig)))
+        check_setting_keys(f"{trainer}.loss", loss, setting_names(LossConfig))
         check_setting_types(f"{trainer}.loss", loss, LossConfig)
         base["loss"] = LossConfig(**loss)
     elif "loss" in base and not isinstance(loss, LossConfig):
@@ -177,7 +105,7 @@ def network_spec(
     an unknown field is a ValueError naming it. Lists are accepted for ``hidden``/``groups``.
     """
     kwargs = dict(options or {}) | {k: v for k, v in overrides.items() if v is not None}
-    _check_keys("network", kwargs, SPEC_OPTIONS)
+    check_setting_keys("network", kwargs, SPEC_OPTIONS)
     check_setting_types("network", kwargs, NetworkSpec)
     for name in ("hidden", "groups"):
         if isinstance(kwargs.get(name), list):

@@ -39,6 +39,12 @@ import numpy as np
 
 from debinn_jax.data import Standardizer, check_feature_values
 from debinn_jax.network import Coords, NetworkSpec, apply, init_coords
+from debinn_jax.settings import (
+    check_setting_keys,
+    check_setting_types,
+    setting_names,
+    setting_value,
+)
 
 PathLike = str | os.PathLike[str]
 
@@ -383,16 +389,10 @@ def _spec_from_json(path: Path, d: Any) -> NetworkSpec:
     d = dict(d)
     if "group_norm" in d:  # files written before the 2025 variant (format version 1)
         d["normalization"] = "input" if d.pop("group_norm") else "none"
-    fields = {f.name for f in dataclasses.fields(NetworkSpec)}
-    unknown = sorted(set(d) - fields)
-    if unknown:
-        raise ModelFileError(f"{path}: unknown network spec field(s) {unknown}")
-    kwargs = dict(d)
-    for name in ("hidden", "groups"):
-        if isinstance(kwargs.get(name), list):
-            kwargs[name] = tuple(kwargs[name])
-    try:
-        return NetworkSpec(**kwargs)
+    try:  # the settings checks and dialect of debinn_jax.settings (lists become tuples)
+        check_setting_keys("", d, setting_names(NetworkSpec), kind="field")
+        check_setting_types("", d, NetworkSpec)
+        return NetworkSpec(**setting_value(d))
     except (TypeError, ValueError) as err:
         raise ModelFileError(f"{path}: invalid network spec: {err}") from None
 

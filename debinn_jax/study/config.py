@@ -13,6 +13,12 @@ from debinn_jax.ga import GAConfig
 from debinn_jax.gd import GDConfig
 from debinn_jax.loss import LossConfig
 from debinn_jax.network import NetworkSpec
+from debinn_jax.settings import (
+    check_setting_keys,
+    check_setting_types,
+    setting_names,
+    setting_value,
+)
 from debinn_jax.study.grid import (
     PROTOCOL_LABELS,
     PROTOCOL_METHODS,
@@ -198,58 +204,57 @@ class StudyConfig:
         return NetworkSpec(n_inputs, self.hidden_of(name), n_classes, **kwargs)
 
 
-def _fields(cls: type, exclude: Sequence[str] = ()) -> set[str]:
-    return {f.name for f in dataclasses.fields(cls)} - set(exclude)
-
-
-_NETWORK_KEYS = _fields(NetworkSpec, ("n_inputs", "hidden", "n_classes"))
-_SCHEMA: dict[str, Any] = {
-    "task": _fields(TaskConfig),
-    "network": _NETWORK_KEYS | {"candidates", "select", "ga", "gd"},
-    "selection": _fields(SelectionConfig),
-    "loss": _fields(LossConfig),
-    "ga": _fields(GAConfig, ("loss",)) | {"run_batch_size", "batch_seeds"},
-    "gd": _fields(GDConfig, ("loss",)),
-    "baselines": _fields(BaselineConfig),
-    "paper": _fields(PaperFigures),
-    "ga2025": _fields(GridProtocolConfig),
+_NETWORK_KEYS = setting_names(NetworkSpec, exclude=("n_inputs", "hidden", "n_classes"))
+#: Every section of a study config: the dataclass its values are checked against and its keys.
+_SECTIONS: dict[str, tuple[type, tuple[str, ...]]] = {
+    "task": (TaskConfig, setting_names(TaskConfig)),
+    "network": (NetworkSpec, (*_NETWORK_KEYS, "candidates", "select", "ga", "gd")),
+    "selection": (SelectionConfig, setting_names(SelectionConfig)),
+    "loss": (LossConfig, setting_names(LossConfig)),
+    "ga": (
+        GAConfig,
+        (*setting_names(GAConfig, exclude=("loss",)), "run_batch_size", "batch_seeds"),
+    ),
+    "gd": (GDConfig, setting_names(GDConfig, exclude=("loss",))),
+    "baselines": (BaselineConfig, setting_names(BaselineConfig)),
+    "paper": (PaperFigures, setting_names(PaperFigures)),
+    "ga2025": (GridProtocolConfig, setting_names(GridProtocolConfig)),
 }
 _QUICK_SECTIONS = ("task", "network", "selection", "loss", "ga", "gd", "baselines", "ga2025")
 
 
-def _check_keys(table: Mapping[str, Any], where: str, path: Path, quick: bool = False) -> None:
-    """Raise :class:`ConfigError` for any key of ``table`` the schema does not know."""
-    allowed = set(_SCHEMA) | ({"quick"} if not quick else set())
-    if quick:
-        allowed = set(_QUICK_SECTIONS)
-    for section, body in table.items():
-        name = f"{where}{section}"
-        if section not in allowed:
-            raise ConfigError(
-                f"{path}: unknown section or key [{name}]; expected one of {sorted(allowed)}"
-            )
-        if section == "quick":
+def _check_tables(table: Mapping[str, Any], path: Path, quick: bool = False) -> None:
+    """Raise :class:`ConfigError` (naming ``path``, the section and the key) for an unknown
+    section or key, or a value of the wrong type (:func:`debinn_jax.settings.check_setting_keys`,
+    :func:`~debinn_jax.settings.check_setting_types`); ``quick``: ``table`` is the ``[quick]``
+    table, which holds the sections ``_QUICK_SECTIONS`` only."""
+    prefix, allowed = ("quick.", _QUICK_SECTIONS) if quick else ("", (*_SECTIONS, "quick"))
+    try:
+        check_setting_keys("[quick]" if quick else "", table, allowed, kind="section")
+        for section, body in table.items():
+            name = f"{prefix}{section}"
+            if section == "quick":
+                if not isinstance(body, Mapping):
+                    raise ConfigError(f"{path}: [quick] must be a table")
+                _check_tables(body, path, quick=True)
+                continue
             if not isinstance(body, Mapping):
-                raise ConfigError(f"{path}: [quick] must be a table")
-            _check_keys(body, "quick.", path, quick=True)
-            continue
-        if not isinstance(body, Mapping):
-            raise ConfigError(f"{path}: [{name}] must be a table, got {body!r}")
-        keys = _SCHEMA[section]
-        for key, value in body.items():
-            if key not in keys:
-                raise ConfigError(
-                    f"{path}: unknown key {key!r} in [{name}]; known keys: {sorted(keys)}"
-                )
-            if section == "network" and key in ("ga", "gd"):
-                if not isinstance(value, Mapping):
-                    raise ConfigError(f"{path}: [{name}.{key}] must be a table")
-                for sub in value:
-                    if sub not in _NETWORK_KEYS:
-                        raise ConfigError(
-                            f"{path}: unknown key {sub!r} in [{name}.{key}]; "
-                            f"known keys: {sorted(_NETWORK_KEYS)}"
-                        )
+                raise ConfigError(f"{path}: [{name}] must be a table, got {body!r}")
+            cls, keys = _SECTIONS[section]
+            check_setting_keys(f"[{name}]", body, keys)
+            check_setting_types(f"[{name}]", body, cls, none_strings=True)
+            if section != "network":
+                continue
+            for method in ("ga", "gd"):
+                sub = body.get(method, {})
+                if not isinstance(sub, Mapping):
+                    raise ConfigError(f"{path}: [{name}.{method}] must be a table")
+                check_setting_keys(f"[{name}.{method}]", sub, _NETWORK_KEYS)
+                check_setting_types(f"[{name}.{method}]", sub, NetworkSpec, none_strings=True)
+    except ConfigError:
+        raise
+    except ValueError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
 
 
 def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
@@ -265,8 +270,6 @@ def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
 
 def _value(v: Any) -> Any:
     """TOML value -> Python, the shared dialect (:func:`debinn_jax.settings.setting_value`)."""
-    from debinn_jax.settings import setting_value
-
     return setting_value(v)
 
 
@@ -300,7 +303,7 @@ def load_study_config(path: str | os.PathLike[str], *, quick: bool = False) -> S
         raise ConfigError(f"{path}: config file not found") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    _check_keys(raw, "", path)
+    _check_tables(raw, path)
     if "task" not in raw:
         raise ConfigError(f"{path}: missing [task] section")
     if quick and "quick" in raw:
