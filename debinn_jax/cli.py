@@ -1,8 +1,10 @@
 """The ``debinn`` command line: thin parsing around the library.
 
 Every sub-command lives in ``debinn_jax.commands.<module>`` and registers itself through
-``register(subparsers)``. Errors a user can fix (bad paths, bad columns, bad settings) end the
-program with exit code 2 and one line on stderr; nothing already written is lost.
+``register(subparsers)``. Errors a user can fix (bad paths, bad columns, bad settings: a
+:class:`~debinn_jax.errors.UserError`, a ValueError, a missing file) end the program with exit
+code 2 and one line on stderr; nothing already written is lost. ``python -m debinn_jax.cli``
+is the same program as ``debinn``.
 
 Start-up is fast: building the parser imports no jax, scikit-learn or matplotlib (every
 command imports what it needs inside its ``run`` function), so ``debinn --help`` and
@@ -22,7 +24,11 @@ import sys
 import threading
 from collections.abc import Sequence
 
-_COMMAND_MODULES = ("info", "user", "grid", "study", "bench")
+# UserError and os_error_text live in debinn_jax.errors; imported here for the program and for
+# code that still imports them from debinn_jax.cli
+from debinn_jax.errors import UserError, os_error_text
+
+_COMMAND_MODULES = ("info", "fit", "model", "grid", "study", "bench")
 
 NO_CACHE_HELP = (
     "do not use the persistent compilation cache (default: on, in $DEBINN_CACHE_DIR, else "
@@ -33,10 +39,6 @@ NO_CACHE_HELP = (
 #: Set this environment variable (to anything but "" or "0") to see the traceback of an
 #: unexpected error instead of its one-line summary.
 TRACEBACK_ENV = "DEBINN_TRACEBACK"
-
-
-class UserError(Exception):
-    """An error caused by the user's input; printed as one line, exit code 2."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -67,13 +69,6 @@ def build_parser() -> argparse.ArgumentParser:
             "--no-cache", action="store_true", default=argparse.SUPPRESS, help=NO_CACHE_HELP
         )
     return parser
-
-
-def os_error_text(exc: OSError) -> str:
-    """One line for an OSError: ``<file>: <reason>`` when it names a file, else its message."""
-    if exc.filename is not None and exc.strerror:
-        return f"{exc.filename}: {exc.strerror}"
-    return str(exc)
 
 
 def _one_line(text: str) -> str:
@@ -202,9 +197,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    # ``python -m debinn_jax.cli``: run the imported module's main, so that the commands'
-    # ``from debinn_jax.cli import UserError`` is the class caught above (not a second copy
-    # of this file run as __main__).
-    from debinn_jax.cli import main as _main
-
-    sys.exit(_main())
+    # ``python -m debinn_jax.cli``: the same program as the ``debinn`` entry point (UserError
+    # lives in debinn_jax.errors, so this copy of the module catches the commands' errors too)
+    sys.exit(main())

@@ -1,8 +1,11 @@
-"""The user commands ``debinn fit | predict | evaluate | show`` (debinn_jax.commands.user)."""
+"""The user commands ``debinn fit | predict | evaluate | show`` (debinn_jax.commands.fit and
+debinn_jax.commands.model)."""
 
 from __future__ import annotations
 
 import csv
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -208,7 +211,7 @@ def _bad_inputs(d: Path) -> dict[str, tuple[list, str]]:
     return {
         "config key": (
             fit + ["--config", d / "bad_key.toml"],
-            "unknown ga setting 'populaton_size'",
+            "bad_key.toml: unknown [ga] setting 'populaton_size' (did you mean 'population_size'?)",
         ),
         "config section": (
             fit + ["--config", d / "bad_section.toml"],
@@ -276,6 +279,23 @@ def test_bad_input_exits_2_with_one_line(case: str, workdir: Path, model: Path, 
     assert len(lines) == 1, err
     assert lines[0].startswith(f"debinn {argv[0]}: error: ")
     assert message in lines[0]
+
+
+def test_python_m_cli_is_the_debinn_program(workdir: Path, model: Path, capsys) -> None:
+    # python -m debinn_jax.cli: the one line and exit code of the debinn entry point, no traceback
+    argv = ["predict", "--model", str(model), "--data", str(workdir / "absent.csv"), "--out", "-"]
+    done = subprocess.run(
+        [sys.executable, "-m", "debinn_jax.cli", *argv],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+        timeout=300,
+    )
+    code, _, err = run(capsys, *argv)
+    assert done.returncode == code == 2
+    assert done.stderr == err
+    assert err.startswith("debinn predict: error: ") and "absent.csv" in err
+    assert len(err.strip().splitlines()) == 1
 
 
 # --------------------------------------------------------------------------- real data

@@ -18,7 +18,7 @@ import pytest
 from _shared import data_dir, reference_dir
 from test_cli import run  # tests/ is on sys.path (pytest rootdir)
 
-from debinn_jax.commands.user import _class_indices
+from debinn_jax.commands.common import class_indices
 from debinn_jax.io import (
     ModelFileError,
     TrainedModel,
@@ -142,16 +142,14 @@ def test_evaluate_matches_labels_by_their_string_form(tmp_path: Path, capsys) ->
 
 def test_class_indices_by_string_form() -> None:
     classes = np.array(["0", "1"])
-    np.testing.assert_array_equal(
-        _class_indices(classes, np.array([1.0, 0.0, 1.0]), "t"), [1, 0, 1]
-    )
-    np.testing.assert_array_equal(_class_indices(classes, np.array([0, 1]), "t"), [0, 1])
-    np.testing.assert_array_equal(_class_indices(classes, np.array(["1", "0"]), "t"), [1, 0])
+    np.testing.assert_array_equal(class_indices(classes, np.array([1.0, 0.0, 1.0]), "t"), [1, 0, 1])
+    np.testing.assert_array_equal(class_indices(classes, np.array([0, 1]), "t"), [0, 1])
+    np.testing.assert_array_equal(class_indices(classes, np.array(["1", "0"]), "t"), [1, 0])
     with pytest.raises(ValueError, match=r"label 0\.5 is not one of the model's classes"):
-        _class_indices(classes, np.array([0.5]), "t")
+        class_indices(classes, np.array([0.5]), "t")
     # numeric classes still match numbers and their text
     np.testing.assert_array_equal(
-        _class_indices(np.array([0, 1]), np.array(["1", "0"], dtype=object), "t"), [1, 0]
+        class_indices(np.array([0, 1]), np.array(["1", "0"], dtype=object), "t"), [1, 0]
     )
 
 

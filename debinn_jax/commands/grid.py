@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from debinn_jax.commands.common import add_command
+from debinn_jax.errors import UserError
+
 GRID_EPILOG = """\
 input:
   SETTINGS is an execution folder of the authors' 2025 program (holding executionSettings.csv
@@ -31,7 +34,6 @@ example:
 
 
 def _folds(args: argparse.Namespace, data_name: str) -> list[tuple[str, object]]:
-    from debinn_jax.cli import UserError
     from debinn_jax.data import load_fold
 
     if args.data is not None:
@@ -64,7 +66,6 @@ def run_grid_command(args: argparse.Namespace) -> int:
 def _run_grid(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from debinn_jax.cli import UserError
     from debinn_jax.execution import (
         SettingsError,
         grid_runs,
@@ -118,7 +119,8 @@ def _run_grid(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``grid`` sub-command."""
-    p = sub.add_parser(
+    p = add_command(
+        sub,
         "grid",
         help="run every setting of an execution folder of the authors' 2025 program",
         description=(
@@ -126,7 +128,7 @@ def register(sub: argparse._SubParsersAction) -> None:
             "on every fold, as batched compiled sweeps, and write results.json and summary.csv."
         ),
         epilog=GRID_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        run=run_grid_command,
     )
     p.add_argument("settings", metavar="SETTINGS", help="execution folder or executionSettings.csv")
     p.add_argument("--data", help="Fold folder, or a folder of Fold-* folders")
@@ -145,4 +147,3 @@ def register(sub: argparse._SubParsersAction) -> None:
             "faster)"
         ),
     )
-    p.set_defaults(func=run_grid_command)

@@ -5,35 +5,23 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from debinn_jax.commands.common import add_command, comma_list, int_at_least
+from debinn_jax.errors import UserError
+
 DEFAULT_OUT = Path("runs") / "reproduce"
-
-
-def _csv(text: str) -> list[str]:
-    items = [t.strip() for t in text.split(",") if t.strip()]
-    if not items:
-        raise argparse.ArgumentTypeError("expected a comma-separated list, e.g. moons,ctg")
-    return items
-
-
-def _positive(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {v}")
-    return v
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``reproduce`` sub-command."""
-    p = sub.add_parser(
+    p = add_command(
+        sub,
         "reproduce",
         help="rerun the GA-vs-GD comparison (arXiv 2605.27411) with baselines and statistics",
         description=(
             "Train DEBI-NN by GA and GD plus scikit-learn baselines on the paper's tasks, "
             "evaluate on held-out test splits, and write results.json, summary.md and figures."
         ),
+        run=run,
     )
     p.add_argument(
         "--quick",
@@ -42,12 +30,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--tasks",
-        type=_csv,
+        type=comma_list,
         default=None,
         help="comma-separated tasks (default: all configs; moons with --quick), "
         "e.g. moons,dlbcl,hecktor,ctg",
     )
-    p.add_argument("--seeds", type=_positive, default=None, help="seeds per task and method")
+    p.add_argument("--seeds", type=int_at_least(1), default=None, help="seeds per task and method")
     p.add_argument(
         "--data-dir",
         type=Path,
@@ -67,7 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--methods",
-        type=_csv,
+        type=comma_list,
         default=None,
         help="subset of ga,gd,logreg,random_forest,mlp,ga2025 (default: all; ga2025: the 2025 "
         "GA's regulariser grid, tasks with a [ga2025] table only)",
@@ -81,13 +69,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--no-figures", action="store_true", help="do not write PNG figures")
     p.add_argument("--quiet", action="store_true", help="no progress output")
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the study; returns the exit code."""
     from debinn_jax import study
-    from debinn_jax.cli import UserError
 
     config_dir = args.config_dir or study.default_config_dir()
     tasks = args.tasks
