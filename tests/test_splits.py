@@ -23,6 +23,7 @@ from debinn_jax.data import (
     subset_sizes,
     validation_mask,
 )
+from debinn_jax.data.splits import _take_per_class, stratified_fraction_mask, stratified_holdout
 
 # --------------------------------------------------------------------------------------------
 # stratified split, k-fold, Monte Carlo CV
@@ -62,6 +63,21 @@ def test_stratified_split_property(counts: list[int], test_size: float, seed: in
     for c, n_c in enumerate(counts):  # both sides keep every class of >= 2 cases
         if n_c >= 2:
             assert 0 < np.sum(y[test] == c) < n_c
+    # the count rule: per class floor or ceil of test_size n_c, the largest remainders rounded
+    # up, then clipped to [1, n_c - 1] (0 for a class of one case)
+    got = np.bincount(y[test], minlength=len(counts))
+    exact = test_size * np.asarray(counts, np.float64)
+    lo, hi = np.floor(exact), np.ceil(exact)
+    clip = [(min(max(v, 1), n - 1) if n >= 2 else 0) for v, n in zip(lo, counts)]
+    clip_hi = [(min(max(v, 1), n - 1) if n >= 2 else 0) for v, n in zip(hi, counts)]
+    assert all(a <= g <= b for a, g, b in zip(clip, got, clip_hi))
+    free = [c for c, n in enumerate(counts) if n >= 2 and 1 <= lo[c] and hi[c] <= n - 1]
+    up = [c for c in free if got[c] > exact[c]]
+    down = [c for c in free if got[c] < exact[c]]
+    frac = exact - lo
+    assert all(frac[u] >= frac[d] - 1e-12 for u in up for d in down)  # largest remainders
+    if len(free) == len(counts):  # nothing clipped: the total is round(test_size n)
+        assert got.sum() == np.floor(test_size * y.size + 0.5)
 
 
 def test_stratified_split_seeds() -> None:
@@ -116,6 +132,34 @@ def test_monte_carlo_cv() -> None:
     assert len({tuple(te) for _, te in splits}) == 5
     again = monte_carlo_cv(y, n_splits=5, test_size=0.25, seed=0)
     assert all(np.array_equal(a[1], b[1]) for a, b in zip(splits, again))
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    counts=st.lists(st.integers(1, 5), min_size=1, max_size=3),
+    fraction=st.sampled_from([0.0, 0.1, 0.2, 0.25, 0.5, 0.7]),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_stratified_holdout_count_rule(counts: list[int], fraction: float, seed: int) -> None:
+    """round(fraction n_c) per class (half to even), >= 1 from a class of >= 2 when
+    fraction > 0, always >= 1 left for training; disjoint, sorted, deterministic in the key."""
+    y = np.random.default_rng(seed).permutation(labels(counts)) * 2 + 1  # labels 1, 3, 5
+    train, val = stratified_holdout(jax.random.key(seed), y, fraction)
+    np.testing.assert_array_equal(np.sort(np.concatenate([train, val])), np.arange(y.size))
+    assert np.all(np.diff(train) > 0) and np.all(np.diff(val) > 0)
+    for c, n_c in enumerate(counts):
+        want = round(fraction * n_c)
+        if fraction > 0 and n_c >= 2:
+            want = max(want, 1)
+        assert np.sum(y[val] == 2 * c + 1) == min(want, n_c - 1)
+    again = stratified_holdout(jax.random.key(seed), y, fraction)
+    np.testing.assert_array_equal(val, again[1])
+
+
+def test_stratified_holdout_round_half_to_even() -> None:
+    y = labels([5, 3, 4])  # 0.5 n_c = 2.5, 1.5, 2 -> 2, 2, 2
+    _, val = stratified_holdout(jax.random.key(0), y, 0.5)
+    assert np.bincount(y[val]).tolist() == [2, 2, 2]
 
 
 # --------------------------------------------------------------------------------------------
@@ -204,6 +248,58 @@ def class_counts(mask: jax.Array, y: np.ndarray) -> np.ndarray:
 def subsets(key: jax.Array, y: np.ndarray, sample: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     val, ind = jit_subsets(key, jnp.asarray(y), K, P, jnp.asarray(sample))
     return np.asarray(val), np.asarray(ind)
+
+
+jit_take = jax.jit(_take_per_class, static_argnums=2)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    counts=st.lists(st.integers(0, 20), min_size=K, max_size=K).filter(lambda c: sum(c) <= N),
+    take=st.lists(st.integers(0, 25), min_size=K, max_size=K),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_take_per_class_count_per_class(counts: list[int], take: list[int], seed: int) -> None:
+    """``count`` of shape (K,): min(count[c], n_c) members of class c, only members, the same
+    for the same key; a scalar count is the (K,) form with that count everywhere."""
+    y, sample = padded(counts)
+    members, yj = jnp.asarray(sample > 0), jnp.asarray(y)
+    count = jnp.asarray(take, jnp.int32)
+    noise = jax.random.uniform(jax.random.key(seed), (N,))
+    got = np.asarray(jit_take(noise, yj, K, members, count))
+    assert got.dtype == bool and not np.any(got & ~np.asarray(members))
+    assert class_counts(got, y).tolist() == np.minimum(take, counts).tolist()
+    again = jit_take(jax.random.uniform(jax.random.key(seed), (N,)), yj, K, members, count)
+    np.testing.assert_array_equal(got, np.asarray(again))
+    first = jnp.full((K,), take[0], jnp.int32)
+    np.testing.assert_array_equal(
+        np.asarray(jit_take(noise, yj, K, members, jnp.int32(take[0]))),
+        np.asarray(jit_take(noise, yj, K, members, first)),
+    )
+
+
+def test_take_per_class_count_per_class_other_key_other_choice() -> None:
+    y, sample = padded([20, 10, 15])
+    members, yj = jnp.asarray(sample > 0), jnp.asarray(y)
+    count = jnp.asarray([5, 0, 15], jnp.int32)
+    a, b = (
+        np.asarray(jit_take(jax.random.uniform(jax.random.key(s), (N,)), yj, K, members, count))
+        for s in (0, 1)
+    )
+    assert class_counts(a, np.asarray(y)).tolist() == [5, 0, 15] == class_counts(b, y).tolist()
+    assert not np.array_equal(a, b)
+
+
+def test_stratified_fraction_mask_counts_and_key() -> None:
+    y, sample = padded([30, 20, 7])
+    sample[:3] = 0  # class 0 keeps 27
+    f = jax.jit(stratified_fraction_mask, static_argnums=2)
+    args = (jnp.asarray(y), K, jnp.asarray(sample), 0.5)
+    a, b, c = (np.asarray(f(jax.random.key(s), *args)) for s in (0, 0, 1))
+    assert a.dtype == np.float32 and np.all(a <= sample)
+    assert class_counts(a, y).tolist() == [13, 10, 3]  # floor(0.5 n_c) among the samples
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
 
 
 def test_validation_mask_counts() -> None:

@@ -4,6 +4,7 @@ Host side (numpy, run once before training; every function takes an explicit ``s
 a ``np.random.SeedSequence`` or a ``np.random.Generator``):
 
 - :func:`stratified_split`, :func:`stratified_kfold`, :func:`monte_carlo_cv` -> index arrays;
+- :func:`stratified_holdout`: the gradient-descent trainer's split (a JAX ``key``, not a seed);
 - :class:`Standardizer`: z-scoring fitted on the training split only;
 - :func:`subset_sizes`: checks up front that the GA's subsets can be drawn, and their sizes.
 
@@ -13,14 +14,16 @@ only from the ``key`` argument) - the GA's data subsets of spec section 6.2 as 0
 - :func:`validation_mask` -> ``(N,)``: floor(0.3 m) random cases of every class;
 - :func:`individual_masks` -> ``(P, N)``: the training pool minus floor(0.2 m') random cases
   of every class, independently for each individual;
-- :func:`ga_subsets`: both at once; :func:`shuffle_individuals`: permute the rows.
+- :func:`ga_subsets`: both at once; :func:`shuffle_individuals`: permute the rows;
+- :func:`stratified_fraction_mask` -> ``(N,)``: floor(fraction n_c) random cases of every
+  class c (the 2022 GA's final re-scoring subsamples, spec 6.9).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import jax
@@ -58,6 +61,26 @@ def _labels(y: Any) -> np.ndarray:
     return y
 
 
+def _deal_per_class(
+    inverse: np.ndarray, n_taken: np.ndarray, permutation: Callable[[int, int], np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Take ``n_taken[c]`` random cases of every class ``c``: the host's one per-class dealer.
+
+    Class ``c`` (the cases with ``inverse == c``, in index order) is shuffled by
+    ``permutation(c, n_c)`` (a permutation of ``0..n_c-1``) and its first ``n_taken[c]``
+    cases are taken. Each caller keeps its own count rule and its own randomness source.
+
+    Returns:
+        ``(taken, rest)``: sorted int64 index arrays, disjoint, together ``0..n-1``.
+    """
+    taken = np.zeros(inverse.size, dtype=bool)
+    for c in range(len(n_taken)):
+        idx = np.flatnonzero(inverse == c)
+        if idx.size:
+            taken[idx[np.asarray(permutation(c, idx.size))[: n_taken[c]]]] = True
+    return np.flatnonzero(taken).astype(np.int64), np.flatnonzero(~taken).astype(np.int64)
+
+
 def stratified_split(
     y: np.ndarray, test_size: float = 0.3, *, seed: SeedLike
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -91,15 +114,8 @@ def stratified_split(
     order = np.lexsort((rng.random(len(classes)), -frac))
     n_test[order[:remaining]] += 1
     n_test = np.where(counts >= 2, np.clip(n_test, 1, counts - 1), 0)
-
-    test_parts = []
-    for c in range(len(classes)):
-        members = rng.permutation(np.flatnonzero(inverse == c))
-        test_parts.append(members[: n_test[c]])
-    test_idx = np.sort(np.concatenate(test_parts)).astype(np.int64)
-    in_test = np.zeros(y.size, dtype=bool)
-    in_test[test_idx] = True
-    return np.flatnonzero(~in_test).astype(np.int64), test_idx
+    test_idx, train_idx = _deal_per_class(inverse, n_test, lambda c, n_c: rng.permutation(n_c))
+    return train_idx, test_idx
 
 
 def stratified_kfold(
@@ -152,6 +168,31 @@ def monte_carlo_cv(
         raise ValueError(f"n_splits must be >= 1, got {n_splits}")
     rng = _rng(seed)
     return [stratified_split(y, test_size, seed=rng) for _ in range(n_splits)]
+
+
+def stratified_holdout(
+    key: jax.Array, y: np.ndarray, fraction: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Split indices into (train, validation), taking ``round(fraction * n_c)`` of every class.
+
+    A class with at least 2 cases gives at least 1 to validation when ``fraction > 0``, and
+    always keeps at least 1 for training. Deterministic in ``key``: class ``c`` is shuffled by
+    ``jax.random.permutation(jax.random.fold_in(key, c), n_c)`` (``c`` the label value). The
+    gradient-descent trainer's validation split. Returns sorted index arrays.
+    """
+    y = np.asarray(y)
+    classes, inverse = np.unique(y, return_inverse=True)
+    counts = np.bincount(inverse, minlength=len(classes))
+    n_val = np.round(fraction * counts).astype(np.int64)  # half to even, like round()
+    if fraction > 0:
+        n_val = np.where(counts >= 2, np.maximum(n_val, 1), n_val)
+    n_val = np.minimum(n_val, counts - 1)
+    val, train = _deal_per_class(
+        inverse,
+        n_val,
+        lambda c, n_c: jax.random.permutation(jax.random.fold_in(key, int(classes[c])), n_c),
+    )
+    return train, val
 
 
 # --------------------------------------------------------------------------------------------
@@ -327,11 +368,13 @@ def _n_per_class(fraction: float | jax.Array, m: jax.Array) -> jax.Array:
 def _take_per_class(
     noise: jax.Array, y: jax.Array, n_classes: int, members: jax.Array, count: jax.Array
 ) -> jax.Array:
-    """Boolean ``(N,)``: in every class, the ``count`` (traced scalar) members of smallest noise.
+    """Boolean ``(N,)``: in every class, the ``count`` members of smallest noise.
 
-    With uniform ``noise`` ``(N,)`` these are ``count`` random members of each class (all of
-    them when a class has fewer). Sorting by (class, noise) and subtracting the start of its
-    class gives each member's rank within the class; the members of rank < count are taken.
+    The device side's one stratified selection. ``count`` is a traced int: a scalar (the same
+    number from every class) or ``(K,)`` (``count[c]`` from class ``c``). With uniform ``noise``
+    ``(N,)`` these are random members of each class (all of them when a class has fewer).
+    Sorting by (class, noise) and subtracting the start of its class gives each member's rank
+    within the class; the members of rank < count are taken.
     """
     n = y.shape[0]
     group = jnp.where(members, y, n_classes).astype(jnp.int32)  # non-members sort last
@@ -340,6 +383,9 @@ def _take_per_class(
     counts = _class_counts(y, n_classes, members)
     start = jnp.concatenate([jnp.zeros(1, jnp.int32), jnp.cumsum(counts, dtype=jnp.int32)])
     rank = position - start[group]
+    count = jnp.asarray(count, jnp.int32)
+    if count.ndim:  # per class; non-members (group K) get 0
+        count = jnp.concatenate([count, jnp.zeros(1, jnp.int32)])[group]
     return members & (rank < count)
 
 
@@ -425,6 +471,28 @@ def ga_subsets(
     usable = _members(y, n_classes, sample_mask).astype(jnp.float32)
     pool = usable * (1.0 - val)
     return val, individual_masks(k_ind, y, n_classes, pool, population_size, drop_fraction)
+
+
+def stratified_fraction_mask(
+    key: jax.Array, y: jax.Array, n_classes: int, sample_mask: jax.Array, fraction: float
+) -> jax.Array:
+    """A random ``floor(fraction * n_c)`` cases of every class among ``sample_mask``; ``(N,)``.
+
+    ``n_c`` is class c's count among the samples (``fraction * n_c`` in float32). Pure;
+    jit/vmap-able (``n_classes`` static). The 2022 GA's final re-scoring subsamples (spec 6.9).
+
+    Returns:
+        float32 ``(N,)`` 0/1 mask.
+    """
+    y = jnp.asarray(y)
+    members = _members(y, n_classes, sample_mask)
+    counts = _class_counts(y, n_classes, members)
+    count = jnp.floor(counts.astype(jnp.float32) * fraction).astype(jnp.int32)
+    # u rounded as the earlier sort key ``4 y + u`` rounded it, so that a key gives the same
+    # mask as before: in float32, members of a class whose u round alike keep index order.
+    shift = y.astype(jnp.float32) * 4.0
+    noise = (shift + jax.random.uniform(key, y.shape)) - shift
+    return _take_per_class(noise, y, n_classes, members, count).astype(jnp.float32)
 
 
 def shuffle_individuals(key: jax.Array, masks: jax.Array) -> jax.Array:

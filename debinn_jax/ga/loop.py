@@ -23,49 +23,18 @@ from evosax.algorithms.population_based.base import PopulationBasedAlgorithm
 from flax import struct
 from jax import flatten_util
 
-from debinn_jax.data.splits import ga_subsets, leave_out_splits, shuffle_individuals
+from debinn_jax.data.splits import (
+    ga_subsets,
+    leave_out_splits,
+    shuffle_individuals,
+    stratified_fraction_mask,
+)
 from debinn_jax.ga.config import FLAG_FIELDS, GAConfig
 from debinn_jax.ga.operators import DebiGA, DebiGAState, _np_ravel
 from debinn_jax.loss import LossFn, population_loss
 from debinn_jax.network import Coords, NetworkSpec, init_coords, reflect_z
 
 TOLERANCE_STEP = 0.05
-
-# --------------------------------------------------------------------------------------------
-# Subsets: the 2022 GA's training/validation masks and the 2025 leave-out splits come from
-# debinn_jax.data.splits; the final re-scoring subsamples (spec 6.9) are drawn here.
-# --------------------------------------------------------------------------------------------
-
-
-def _select_per_class(
-    key: jax.Array, y: jax.Array, n_classes: int, member: jax.Array, k: jax.Array
-) -> jax.Array:
-    """Boolean ``(N,)``: ``k[c]`` random members of every class c (``member`` is ``(N,)`` bool)."""
-    u = jax.random.uniform(key, y.shape)
-    # members of class c sort first inside class c, in random order
-    order = jnp.argsort(y.astype(jnp.float32) * 4.0 + jnp.where(member, u, 2.0 + u))
-    totals = jnp.zeros(n_classes, jnp.int32).at[y].add(1)
-    starts = jnp.cumsum(totals) - totals
-    rank = jnp.zeros_like(y).at[order].set(jnp.arange(y.shape[0], dtype=y.dtype))
-    return member & (rank - starts[y] < k[y])
-
-
-def _class_counts(y: jax.Array, n_classes: int, member: jax.Array) -> jax.Array:
-    return jnp.zeros(n_classes, jnp.int32).at[y].add(member.astype(jnp.int32))
-
-
-def stratified_fraction_mask(
-    key: jax.Array, y: jax.Array, n_classes: int, sample_mask: jax.Array, fraction: float
-) -> jax.Array:
-    """A random ``floor(fraction * n_c)`` cases of every class among ``sample_mask``; ``(N,)``.
-
-    JAX-pure (usable inside jit/vmap). Used for the final re-scoring subsamples (spec 6.9).
-    """
-    member = sample_mask > 0
-    counts = _class_counts(y, n_classes, member)
-    k = jnp.floor(counts.astype(jnp.float32) * fraction).astype(jnp.int32)
-    return _select_per_class(key, y, n_classes, member, k).astype(jnp.float32)
-
 
 # --------------------------------------------------------------------------------------------
 # The training loop (one run; pure pieces, mapped over runs by sweep.py)
