@@ -55,6 +55,9 @@ import optax
 from debinn_jax import checkpoint as ckpt
 from debinn_jax import stopping
 from debinn_jax.cache import ensure_compilation_cache
+from debinn_jax.data.dataset import check_training_data
+from debinn_jax.data.splits import stratified_holdout
+from debinn_jax.driver import ChunkReport, drive
 from debinn_jax.loss import LossConfig, LossFn, debi_loss_fn
 from debinn_jax.network import Coords, NetworkSpec, apply, init_coords, log_proba_t
 
@@ -248,28 +251,6 @@ class GDResult:
 
 # ---------------------------------------------------------------------------------------------
 # Pure building blocks
-
-
-def stratified_holdout(
-    key: jax.Array, y: np.ndarray, fraction: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Split indices into (train, validation), taking ``round(fraction * n_c)`` of every class.
-
-    A class with at least 2 cases gives at least 1 to validation when ``fraction > 0``, and
-    always keeps at least 1 for training. Deterministic in ``key``. Returns sorted index arrays.
-    """
-    y = np.asarray(y)
-    train, val = [], []
-    for c in np.unique(y):
-        idx = np.flatnonzero(y == c)
-        perm = np.asarray(jax.random.permutation(jax.random.fold_in(key, int(c)), idx.size))
-        n_val = int(round(fraction * idx.size))
-        if fraction > 0 and idx.size >= 2:
-            n_val = max(n_val, 1)
-        n_val = min(n_val, idx.size - 1)
-        val.append(idx[perm[:n_val]])
-        train.append(idx[perm[n_val:]])
-    return np.sort(np.concatenate(train)), np.sort(np.concatenate(val))
 
 
 def balanced_accuracy_t(logp: jax.Array, y: jax.Array, mask: jax.Array | None = None) -> jax.Array:
@@ -542,22 +523,26 @@ def _static_config(config: GDConfig) -> GDConfig:
 
 
 def _check_data(spec: NetworkSpec, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
-    X = np.asarray(X, dtype=np.float64).astype(jnp.zeros(()).dtype)
-    y = np.asarray(y)
-    if X.ndim != 2 or X.shape[1] != spec.n_inputs:
+    """``(X (n, f) in the float dtype, y (n,) int32)`` after the shared check."""
+    X, y = check_training_data(X, y, spec.n_inputs, spec.n_classes, where="train_gd")
+    if X.ndim != 2:
         raise ValueError(f"train_gd: X must have shape (n, {spec.n_inputs}), got {X.shape}")
-    if y.shape != (X.shape[0],):
-        raise ValueError(f"train_gd: y must have shape ({X.shape[0]},), got {y.shape}")
-    if not np.issubdtype(y.dtype, np.integer):
-        if np.all(np.mod(y, 1) == 0):
-            y = y.astype(np.int32)
-        else:
-            raise ValueError("train_gd: y must hold integer class indices")
-    if y.size and (y.min() < 0 or y.max() >= spec.n_classes):
-        raise ValueError(f"train_gd: y must hold class indices in [0, {spec.n_classes - 1}]")
-    if not np.all(np.isfinite(X)):
-        raise ValueError("train_gd: X holds NaN or infinite values")
-    return X, y.astype(np.int32)
+    return X.astype(jnp.zeros(()).dtype), y
+
+
+def _progress_line(state: dict[str, Any], config: GDConfig, seconds: float) -> str:
+    """One chunk's progress: epoch, starts still training or stopped early, best validation."""
+    ran = np.asarray(state["epoch"])
+    n_active = int(np.sum(np.asarray(state["active"])))
+    n_early = int(np.sum(~np.asarray(state["active"]) & (ran < config.epochs)))
+    status = f"{n_active} of {config.starts} starts still training"
+    if n_early:
+        status += f", {n_early} stopped early (no gain in {config.patience} epochs)"
+    return (
+        f"[gd] epoch {int(ran.max()):5d} of {config.epochs}: {status}; best val loss "
+        f"{np.min(np.asarray(state['best_loss'])):.4f}, best val bacc "
+        f"{np.max(np.asarray(state['best_bacc'])):.3f} ({seconds:.1f} s)"
+    )
 
 
 def _per_start(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
@@ -704,41 +689,31 @@ def train_gd(
         first_chunk = int(header["extra"]["chunks"])
         logger.info(f"train_gd: resumed from {checkpoint} at epoch {header['step']}")
 
-    def joined() -> dict[str, np.ndarray]:
-        return {k: np.concatenate([p[k] for p in parts], axis=0) for k in parts[0]}
+    def any_active(state: dict[str, Any]) -> bool:
+        return bool(np.any(np.asarray(state["active"])))
 
-    with stopping.stop_signals() as flag:
-        for c in range(first_chunk, n_chunks):
-            if parts and not np.any(np.asarray(state["active"])):
-                break  # a resumed run whose starts had all stopped
-            state, m = run_chunk(state, lrs, epoch_keys[c], data)
-            parts.append(jax.device_get(m))
-            n_active = int(np.sum(np.asarray(state["active"])))
-            if progress:
-                vl = np.asarray(state["best_loss"])
-                vb = np.asarray(state["best_bacc"])
-                ran = np.asarray(state["epoch"])
-                n_early = int(np.sum(~np.asarray(state["active"]) & (ran < config.epochs)))
-                status = f"{n_active} of {config.starts} starts still training"
-                if n_early:
-                    status += f", {n_early} stopped early (no gain in {config.patience} epochs)"
-                logger.info(
-                    f"[gd] epoch {int(ran.max()):5d} of {config.epochs}: {status}; best val loss "
-                    f"{np.min(vl):.4f}, best val bacc {np.max(vb):.3f}"
-                )
-            epoch = int(np.max(np.asarray(state["epoch"])))
-            signum = stopping.stop_requested(flag)
-            final = signum is not None or n_active == 0 or c == n_chunks - 1
-            extra = {"chunks": c + 1}
-            saved = saver.save(state, joined, step=epoch, extra=extra, final=final)
-            if signum is not None:
-                raise stopping.interrupted(signum, "train_gd", f"epoch {epoch}")
-            if stopping.callback_stop(callback, epoch, lambda: _per_start(parts)):
-                if not saved:
-                    saver.save(state, joined, step=epoch, extra=extra, final=True)
-                break
-            if n_active == 0:
-                break
+    def advance(state: dict[str, Any], c: int) -> tuple[dict[str, Any], ChunkReport]:
+        state, m = run_chunk(state, lrs, epoch_keys[c], data)
+        parts.append(jax.device_get(m))
+        epoch = int(np.max(np.asarray(state["epoch"])))
+        done = not any_active(state) or c == n_chunks - 1
+        line = functools.partial(_progress_line, state, config)
+        return state, ChunkReport(epoch, done, line, {"chunks": c + 1})
+
+    state = drive(
+        state,
+        advance,
+        # a fresh run has every start active; a resumed one may have none left
+        is_done=lambda s: bool(parts) and not any_active(s),
+        where="train_gd",
+        unit="epoch",
+        saver=saver,
+        history=lambda: {k: np.concatenate([p[k] for p in parts], axis=0) for k in parts[0]},
+        view=lambda: _per_start(parts),
+        callback=callback,
+        log=logger if progress else None,
+        chunks=range(first_chunk, n_chunks),
+    )
     # (epochs, starts, ...) -> (starts, epochs, ...)
     hist_all = _per_start(parts)
     best_loss = np.asarray(state["best_loss"])

@@ -54,6 +54,8 @@ from jax.sharding import PartitionSpec as P
 from debinn_jax import checkpoint as ckpt
 from debinn_jax import stopping
 from debinn_jax.cache import ensure_compilation_cache
+from debinn_jax.data.dataset import check_training_data
+from debinn_jax.driver import ChunkReport, drive
 from debinn_jax.ga import (
     FLAG_FIELDS,
     INT_FIELDS,
@@ -283,6 +285,18 @@ def _host_state(state: Any) -> Any:
     return to_host(ckpt.without_keys(state))
 
 
+def _progress_line(
+    gen: int, ran: np.ndarray, h: dict[str, np.ndarray], n_runs: int, seconds: float
+) -> str:
+    """One chunk's progress: generations, runs still active, best fitness, speed."""
+    return (
+        f"gen {gen:6d}  runs active {int(ran[:n_runs, -1].sum()):4d}/{n_runs}  "
+        f"best train {np.nanmin(h['train_fitness']):.4f}  "
+        f"best val {np.nanmin(h['val_fitness']):.4f}  "
+        f"{ran.shape[1] / max(seconds, 1e-9):8.1f} gen/s"
+    )
+
+
 def _history(
     hists: list[dict[str, np.ndarray]], rans: list[np.ndarray], n_runs: int
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -361,8 +375,8 @@ def run_many(
     config = config.resolve(spec)
     keys = jnp.asarray(keys)
     n_runs = keys.shape[0]
-    X = np.asarray(X, np.float64).astype(jnp.zeros(()).dtype)
-    y = np.asarray(y)
+    X, y = check_training_data(X, y, spec.n_inputs, spec.n_classes, where="run_many")
+    X = X.astype(jnp.zeros(()).dtype)
     if X.ndim == 2:
         X = np.broadcast_to(X, (n_runs, *X.shape))
     if y.ndim == 1:
@@ -374,8 +388,6 @@ def run_many(
         )
     mask = np.ones(y.shape, np.float32) if sample_mask is None else np.asarray(sample_mask)
     mask = np.broadcast_to(mask.astype(np.float32), y.shape)
-    if not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() >= spec.n_classes:
-        raise ValueError(f"y must hold integer class indices in [0, {spec.n_classes})")
     for i in range(n_runs):
         counts = np.bincount(y[i][mask[i] > 0], minlength=spec.n_classes)
         if counts.min() < 2:
@@ -448,35 +460,32 @@ def run_many(
         out["ran"] = np.concatenate(rans, axis=1)
         return out
 
-    with stopping.stop_signals() as flag:
-        while not bool(np.all(to_host(state.done))):
-            t0 = time.perf_counter()
-            state, h = chunk_fn(state, x_t_j, y_j, m_j, hp_j)
-            h = to_host(h)
-            rans.append(h.pop("ran"))
-            hists.append(h)
-            gen += rans[-1].shape[1]
-            if progress:
-                dt = time.perf_counter() - t0
-                logger.info(
-                    f"gen {gen:6d}  runs active {int(rans[-1][:n_runs, -1].sum()):4d}/{n_runs}  "
-                    f"best train {np.nanmin(h['train_fitness']):.4f}  "
-                    f"best val {np.nanmin(h['val_fitness']):.4f}  "
-                    f"{rans[-1].shape[1] / dt:8.1f} gen/s"
-                )
-            signum = stopping.stop_requested(flag)
-            final = signum is not None or bool(np.all(to_host(state.done)))
-            saved = saver.save(
-                functools.partial(_host_state, state), joined, step=gen - 1, final=final
-            )
-            if signum is not None:
-                raise stopping.interrupted(signum, "run_many", f"generation {gen - 1}")
-            if stopping.callback_stop(callback, gen - 1, lambda: _history(hists, rans, n_runs)[0]):
-                if not saved:
-                    saver.save(
-                        functools.partial(_host_state, state), joined, step=gen - 1, final=True
-                    )
-                break
+    def all_done(state: Any) -> bool:
+        return bool(np.all(to_host(state.done)))
+
+    def advance(state: Any, _: int) -> tuple[Any, ChunkReport]:
+        nonlocal gen
+        state, h = chunk_fn(state, x_t_j, y_j, m_j, hp_j)
+        h = to_host(h)
+        rans.append(h.pop("ran"))
+        hists.append(h)
+        gen += rans[-1].shape[1]
+        line = functools.partial(_progress_line, gen, rans[-1], h, n_runs)
+        return state, ChunkReport(gen - 1, all_done(state), line)
+
+    state = drive(
+        state,
+        advance,
+        is_done=all_done,
+        where="run_many",
+        unit="generation",
+        saver=saver,
+        history=joined,
+        view=lambda: _history(hists, rans, n_runs)[0],
+        callback=callback,
+        log=logger if progress else None,
+        snapshot=_host_state,
+    )
     coords, ensemble, scores = final_fn(state, k_final, x_t_j, y_j, m_j, hp_j)
     history, ran = _history(hists, rans, n_runs)
     n_gen = ran.sum(axis=1)

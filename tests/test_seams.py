@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -173,3 +175,60 @@ def test_run_many_takes_the_fitness_too():
         one.history["train_fitness"],
         rtol=1e-5,
     )
+
+
+# --------------------------------------------------------------------------------------------
+# numbers in one pytree: every numeric setting is swept by run_many as train_ga runs it
+
+
+def _numeric_values() -> dict[str, float]:
+    """A value other than the default for every numeric GA setting (``NUMERIC_FIELDS``)."""
+    return {
+        "r_max": 0.6,
+        "r_min": 0.2,
+        "mutation_prob": 0.3,
+        "crossover_prob": 0.7,
+        "tolerance": 0.2,
+        "l1": 0.05,
+        "l2": 0.05,
+        "generations": 7,
+        "beat_period": 3,
+        "resample_every": 2,
+        "early_stopping": 4,
+    }
+
+
+def test_every_numeric_setting_is_one_registry_entry_swept_by_run_many():
+    """Adding a numeric setting = a GAConfig field + its name in FLOAT_FIELDS/INT_FIELDS: then
+    run_many sweeps it in one compiled program, and each run equals train_ga with that value
+    (the numbers travel in one per-run pytree; nothing else has to know the field)."""
+    from debinn_jax.ga import NEVER, NUMERIC_FIELDS
+
+    values = _numeric_values()
+    assert set(values) == set(NUMERIC_FIELDS)  # a new field must be added here too
+    X, y = _data()
+    base = dj.GAConfig(population_size=6, generations=10, chunk=5, early_stopping=None)
+    names = sorted(values)
+    keys = jax.random.split(jax.random.key(11), len(names))
+    defaults = {**base.numeric()}
+    settings = {
+        n: [values[n] if n == m else np.asarray(defaults[n]).item() for m in names] for n in names
+    }
+    settings["early_stopping"] = [4 if m == "early_stopping" else NEVER for m in names]
+    # float64: in float32 the batched and the single program round differently (1 ulp), and
+    # a near-tie in a tournament then sends a run down another path
+    with jax.enable_x64(True):
+        many = dj.run_many(SPEC, X, y, keys, base, settings=settings)
+        for i, name in enumerate(names):
+            if name in ("l1", "l2"):
+                cfg = dataclasses.replace(
+                    base, loss=dataclasses.replace(base.loss, **{name: values[name]})
+                )
+            else:
+                cfg = dataclasses.replace(base, **{name: values[name]})
+            one = dj.train_ga(SPEC, X, y, keys[i], cfg)
+            run = many.run(i)
+            assert run.generations_run == one.generations_run, name
+            np.testing.assert_allclose(
+                run.history["train_fitness"], one.history["train_fitness"], rtol=1e-9, err_msg=name
+            )

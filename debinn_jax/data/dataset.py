@@ -55,10 +55,7 @@ class Dataset:
             raise ValueError(f"Dataset.X must be 2-D (n, f), got shape {X.shape}")
         if y.ndim != 1 or y.shape[0] != X.shape[0]:
             raise ValueError(f"Dataset.y must have shape ({X.shape[0]},), got {y.shape}")
-        if y.size and not np.issubdtype(y.dtype, np.integer):
-            if not np.all(np.equal(np.mod(y, 1), 0)):
-                raise ValueError("Dataset.y must hold integer class indices")
-        y = y.astype(np.int32)
+        y = check_labels(y, where="Dataset")
         object.__setattr__(self, "X", X)
         object.__setattr__(self, "y", y)
         object.__setattr__(self, "feature_names", tuple(str(n) for n in self.feature_names))
@@ -221,3 +218,74 @@ def check_feature_values(
             f"{np.dtype(dtype).name} range ({big:.3g}) the network computes in; check the value"
         )
     return Z
+
+
+def check_labels(
+    y: Any, n_classes: int | None = None, *, where: str, n: int | None = None
+) -> np.ndarray:
+    """Class indices as int32, checked: the one label rule of the trainers and :class:`Dataset`.
+
+    Integers, and floats that are whole numbers (``1.0``), are accepted; anything else
+    (fractions, NaN, text, booleans) is a ValueError naming ``where``.
+
+    Args:
+        y: labels of any shape (``(n,)`` for a training set, ``(R, n)`` for a sweep).
+        n_classes: K; when given, every label must be in ``0..K-1``.
+        where: the caller, for the message (e.g. ``"train_ga"``).
+        n: when given, the number of labels the last axis must hold (the rows of X).
+
+    Returns:
+        ``y`` as int32, same shape.
+    """
+    y = np.asarray(y)
+    if n is not None and (y.ndim < 1 or y.shape[-1] != n):
+        raise ValueError(f"{where}: y must have {n} labels (one per row of X), got shape {y.shape}")
+    if y.size and not (np.issubdtype(y.dtype, np.integer) or np.issubdtype(y.dtype, np.floating)):
+        raise ValueError(f"{where}: y must hold integer class indices, got dtype {y.dtype}")
+    if y.size and np.issubdtype(y.dtype, np.floating) and not np.all(np.mod(y, 1) == 0):
+        raise ValueError(
+            f"{where}: y must hold integer class indices, got non-integer values such as "
+            f"{float(y[np.mod(y, 1) != 0].flat[0])}"
+        )
+    if y.size and n_classes is not None and (y.min() < 0 or y.max() >= n_classes):
+        raise ValueError(
+            f"{where}: y must hold class indices in 0..{n_classes - 1} (n_classes={n_classes}), "
+            f"got values in {int(y.min())}..{int(y.max())}"
+        )
+    return y.astype(np.int32)
+
+
+def check_training_data(
+    X: Any, y: Any, n_features: int, n_classes: int, *, where: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """The one check of a training set ``(X, y)`` for a network of ``n_features`` inputs and
+    ``n_classes`` outputs, shared by ``train_ga``, ``run_many`` and ``train_gd``.
+
+    Args:
+        X: ``(n, f)`` features, or ``(R, n, f)`` for a sweep of R runs.
+        y: ``(n,)`` labels, or ``(R, n)``; see :func:`check_labels`.
+        where: the caller, for the message.
+
+    Returns:
+        ``(X float64, y int32)`` with the input shapes.
+
+    Raises:
+        ValueError: a wrong shape, a non-number or a non-finite feature value (naming its row
+            and column), or a label that is not a class index.
+    """
+    try:
+        X = np.asarray(X, np.float64)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{where}: X must hold numbers: {err}") from None
+    if X.ndim not in (2, 3) or X.shape[-1] != n_features:
+        raise ValueError(
+            f"{where}: X must have shape (n, {n_features}) for this network, got {X.shape}"
+        )
+    y = check_labels(y, n_classes, where=where, n=X.shape[-2])
+    if not np.all(np.isfinite(X)):
+        i, j = (int(v) for v in np.argwhere(~np.isfinite(X.reshape(-1, n_features)))[0])
+        raise ValueError(
+            f"{where}: X must be finite: row index {i % X.shape[-2]}, column index {j} holds "
+            f"{X.reshape(-1, n_features)[i, j]}"
+        )
+    return X, y

@@ -15,7 +15,9 @@ import numpy as np
 from debinn_jax import checkpoint as ckpt
 from debinn_jax import stopping
 from debinn_jax.cache import ensure_compilation_cache
+from debinn_jax.data.dataset import check_training_data
 from debinn_jax.data.splits import leave_out_counts, leave_out_ratios, subset_sizes
+from debinn_jax.driver import ChunkReport, drive
 from debinn_jax.ga.config import GAConfig, static_config
 from debinn_jax.ga.loop import Runner, make_runner
 from debinn_jax.loss import LossFn
@@ -124,16 +126,10 @@ class GAResult:
 
 
 def _check_data(spec: NetworkSpec, X: Any, y: Any) -> tuple[jax.Array, jax.Array]:
-    X = np.asarray(X, np.float64)
-    y = np.asarray(y)
-    if X.ndim != 2 or X.shape[1] != spec.n_inputs:
-        raise ValueError(f"X must have shape (n, {spec.n_inputs}) for this network, got {X.shape}")
-    if y.shape != (X.shape[0],):
-        raise ValueError(f"y must have shape ({X.shape[0]},), got {y.shape}")
-    if not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() >= spec.n_classes:
-        raise ValueError(f"y must hold integer class indices in [0, {spec.n_classes})")
-    if not np.all(np.isfinite(X)):
-        raise ValueError("X must be finite (no NaN or inf)")
+    """``(x_t (F, N), y (N,))`` on the device, after the shared check and the subset sizes."""
+    X, y = check_training_data(X, y, spec.n_inputs, spec.n_classes, where="train_ga")
+    if X.ndim != 2:
+        raise ValueError(f"train_ga: X must have shape (n, {spec.n_inputs}), got {X.shape}")
     subset_sizes(y, spec.n_classes)
     return jnp.asarray(X.T, jnp.zeros(()).dtype), jnp.asarray(y, jnp.int32)
 
@@ -145,7 +141,13 @@ def _history(hists: list[dict[str, np.ndarray]]) -> tuple[dict[str, np.ndarray],
     return {k: v[ran] for k, v in history.items()}, ran
 
 
-def _progress_line(gen: int, hist: dict[str, np.ndarray], rate: float) -> str:
+def _generations(hists: list[dict[str, np.ndarray]]) -> int:
+    """Generations evaluated in the chunks' traces."""
+    return int(sum(np.sum(h["ran"]) for h in hists))
+
+
+def _progress_line(gen: int, hist: dict[str, np.ndarray], n_new: int, seconds: float) -> str:
+    rate = n_new / max(seconds, 1e-9)
     return (
         f"gen {gen:6d}  train {np.nanmin(hist['train_fitness']):.4f}  "
         f"val {np.nanmin(hist['val_fitness']):.4f}  hof {np.nanmin(hist['hof_val']):.4f}  "
@@ -235,39 +237,34 @@ def train_ga(
         },
         checkpoint_every,
     )
-    hists = []
-    done_gens = 0
+    hists: list[dict[str, np.ndarray]] = []
     resumed = saver.resume(state)
     if resumed is not None:
         state, hist0, _ = resumed
         if hist0:
             hists.append(hist0)
-            done_gens = int(np.sum(hist0["ran"]))
-        logger.info(f"train_ga: resumed from {checkpoint} at generation {done_gens}")
+        logger.info(f"train_ga: resumed from {checkpoint} at generation {_generations(hists)}")
 
-    def joined() -> dict[str, np.ndarray]:
-        return {k: np.concatenate([h[k] for h in hists]) for k in hists[0]}
+    def advance(state: Any, _: int) -> tuple[Any, ChunkReport]:
+        state, h = chunk_fn(state, x_t, y_j, sample_mask, hp)
+        hists.append(jax.device_get(h))
+        gen = _generations(hists) - 1
+        n_new = int(np.sum(hists[-1]["ran"]))
+        line = functools.partial(_progress_line, gen, hists[-1], n_new)
+        return state, ChunkReport(gen, bool(state.done), line)
 
-    with stopping.stop_signals() as flag:
-        while not bool(state.done):
-            t0 = time.perf_counter()
-            state, h = chunk_fn(state, x_t, y_j, sample_mask, hp)
-            h = jax.device_get(h)
-            hists.append(h)
-            n_new = int(np.sum(h["ran"]))
-            done_gens += n_new
-            if progress:
-                rate = n_new / max(time.perf_counter() - t0, 1e-9)
-                logger.info(_progress_line(done_gens - 1, h, rate))
-            signum = stopping.stop_requested(flag)
-            final = signum is not None or bool(state.done)
-            saved = saver.save(state, joined, step=done_gens - 1, final=final)
-            if signum is not None:
-                raise stopping.interrupted(signum, "train_ga", f"generation {done_gens - 1}")
-            if stopping.callback_stop(callback, done_gens - 1, lambda: _history(hists)[0]):
-                if not saved:
-                    saver.save(state, joined, step=done_gens - 1, final=True)
-                break
+    state = drive(
+        state,
+        advance,
+        is_done=lambda s: bool(s.done),
+        where="train_ga",
+        unit="generation",
+        saver=saver,
+        history=lambda: {k: np.concatenate([h[k] for h in hists]) for k in hists[0]},
+        view=lambda: _history(hists)[0],
+        callback=callback,
+        log=logger if progress else None,
+    )
     coords, ensemble, scores = final_fn(state, k_final, x_t, y_j, sample_mask, hp)
     history, ran = _history(hists)
     n_run = int(ran.sum())
