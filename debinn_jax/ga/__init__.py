@@ -5,12 +5,16 @@
   tournaments of TC, linear/beat/beat_2025 amplitude schedules).
 * :mod:`~debinn_jax.ga.config`: :class:`GAConfig` (every setting; ``GAConfig.reference_2025()``
   the authors' 2025 program; ``"auto"`` values resolved from the network).
+* :mod:`~debinn_jax.ga.fitness`: the fitness evaluators, the 2022 resampled subsets and the
+  2025 fixed leave-out splits.
+* :mod:`~debinn_jax.ga.hall_of_fame`: the hall of fame, its tolerance rules and early stopping.
 * :mod:`~debinn_jax.ga.loop`: the DEBI training loop around any evosax algorithm as pure
-  per-run functions (:func:`make_runner`): data subsets or fixed leave-out splits, hall of fame
-  and its tolerance rules, early stopping, final selection. ``sweep.py`` maps them over runs.
+  per-run functions (:func:`make_runner`): initial population, evaluation, hall of fame, final
+  selection. ``sweep.py`` maps them over runs.
 * :mod:`~debinn_jax.ga.train`: :func:`train_ga`, one run driven chunk by chunk.
 """
 
+from debinn_jax.data.splits import stratified_fraction_mask
 from debinn_jax.ga.config import (
     AUTO,
     FINAL_SELECTIONS,
@@ -24,21 +28,22 @@ from debinn_jax.ga.config import (
     GAConfig,
     static_config,
 )
-from debinn_jax.ga.loop import (
+from debinn_jax.ga.hall_of_fame import (
     HallOfFame,
-    LoopState,
-    Runner,
-    coords_template,
     early_stopping_step,
     empty_hall_of_fame,
     hof_candidates,
     hof_insert,
-    initial_population,
     initial_tolerance,
+    tolerance_update_2025,
+)
+from debinn_jax.ga.loop import (
+    LoopState,
+    Runner,
+    coords_template,
+    initial_population,
     make_algorithm,
     make_runner,
-    stratified_fraction_mask,
-    tolerance_update_2025,
     z_gene_mask,
 )
 from debinn_jax.ga.operators import (

@@ -1,11 +1,14 @@
 """The DEBI training loop around any evosax algorithm: one run as pure functions.
 
-Per run: data subsets or fixed leave-out splits, one population forward per generation scoring
-training and validation fitness together, the hall of fame with its tolerance rule, early
-stopping, and the final selection. :func:`make_runner` returns the pure per-run pieces
-(:class:`Runner`); :func:`~debinn_jax.ga.train_ga` drives one run, ``sweep.run_many`` maps
-them over many. Rules of both generations of the authors' program are switches of
-:class:`~debinn_jax.ga.GAConfig` (``subsets``, ``hof_rule``, ``final_selection``, ...).
+Per run: the initial population and the evosax algorithm (:func:`initial_population`,
+:func:`make_algorithm`), then one population forward per generation scoring training and
+validation fitness together (:mod:`~debinn_jax.ga.fitness`: data subsets or fixed leave-out
+splits), the hall of fame with its tolerance rule and early stopping
+(:mod:`~debinn_jax.ga.hall_of_fame`), and the final selection. :func:`make_runner` returns the
+pure per-run pieces (:class:`Runner`); :func:`~debinn_jax.ga.train_ga` drives one run,
+``sweep.run_many`` maps them over many. Rules of both generations of the authors' program are
+switches of :class:`~debinn_jax.ga.GAConfig` (``subsets``, ``hof_rule``, ``final_selection``,
+...).
 """
 
 from __future__ import annotations
@@ -23,127 +26,24 @@ from evosax.algorithms.population_based.base import PopulationBasedAlgorithm
 from flax import struct
 from jax import flatten_util
 
-from debinn_jax.data.splits import (
-    ga_subsets,
-    leave_out_splits,
-    shuffle_individuals,
-    stratified_fraction_mask,
+from debinn_jax.data.splits import stratified_fraction_mask
+from debinn_jax.ga.config import GAConfig
+from debinn_jax.ga.fitness import _population_scores, leave_out_fitness, resampled_subsets
+from debinn_jax.ga.hall_of_fame import (
+    HallOfFame,
+    empty_hall_of_fame,
+    hof_candidates,
+    hof_insert,
+    initial_tolerance,
+    tolerance_update_2025,
 )
-from debinn_jax.ga.config import FLAG_FIELDS, GAConfig
 from debinn_jax.ga.operators import DebiGA, DebiGAState, _np_ravel
-from debinn_jax.loss import LossFn, population_loss
+from debinn_jax.loss import LossFn
 from debinn_jax.network import Coords, NetworkSpec, init_coords, reflect_z
 
-TOLERANCE_STEP = 0.05
-
 # --------------------------------------------------------------------------------------------
-# The training loop (one run; pure pieces, mapped over runs by sweep.py)
+# Starting a run: the genome layout, the initial population, the algorithm
 # --------------------------------------------------------------------------------------------
-
-
-@struct.dataclass
-class HallOfFame:
-    """Best validated networks: ``genes (H, D)``, ``val (H,)``, ``train (H,)`` (+inf = empty)."""
-
-    genes: jax.Array
-    val: jax.Array
-    train: jax.Array
-
-
-@struct.dataclass
-class LoopState:
-    """Carry of one run between generations."""
-
-    algo: Any
-    hof: HallOfFame
-    data: Any  # the fitness evaluator's masks: (val (N,), individual (P, N)) or splits
-    tolerance: jax.Array  # () effective tolerance (set at generation 0)
-    t: jax.Array  # () next generation index
-    since_added: jax.Array  # () generations without a hall-of-fame entry
-    done: jax.Array  # () bool
-    key: jax.Array  # loop key; generation t uses fold_in(key, t)
-
-
-def empty_hall_of_fame(capacity: int, n_dims: int) -> HallOfFame:
-    """A hall of fame with ``capacity`` empty slots for ``n_dims``-gene genomes."""
-    dtype = jnp.zeros(()).dtype
-    return HallOfFame(
-        genes=jnp.zeros((capacity, n_dims), dtype),
-        val=jnp.full((capacity,), jnp.inf, dtype),
-        train=jnp.full((capacity,), jnp.inf, dtype),
-    )
-
-
-def hof_candidates(
-    hof: HallOfFame, val: jax.Array, train: jax.Array, tolerance: jax.Array
-) -> jax.Array:
-    """Bool ``(P,)``: members whose validation fitness beats the hall's best (strictly) and
-    whose ``|val - train| < tolerance`` (spec 6.7; DEBINN-2025 section 4)."""
-    best = jnp.min(hof.val)
-    return (val < best) & (jnp.abs(val - train) < tolerance) & jnp.isfinite(val)
-
-
-def hof_insert(
-    hof: HallOfFame, genes: jax.Array, val: jax.Array, train: jax.Array, tolerance: jax.Array
-) -> tuple[HallOfFame, jax.Array]:
-    """One generation of the hall-of-fame rule (spec 6.7).
-
-    Members whose validation fitness beats the best in the hall (strictly) and whose
-    ``|val - train| < tolerance`` enter; the hall keeps its ``H`` best by validation fitness.
-
-    Args:
-        hof: current hall (``H`` slots).
-        genes: ``(P, D)`` genomes of this generation; ``val``, ``train``: ``(P,)`` fitness.
-        tolerance: scalar.
-
-    Returns:
-        ``(new_hall, added)`` with ``added`` a bool scalar (any member entered).
-    """
-    cand = hof_candidates(hof, val, train, tolerance)
-    all_val = jnp.concatenate([hof.val, jnp.where(cand, val, jnp.inf)])
-    keep = jnp.argsort(all_val)[: hof.val.shape[0]]
-    all_genes = jnp.concatenate([hof.genes, genes.astype(hof.genes.dtype)])
-    all_train = jnp.concatenate([hof.train, jnp.where(cand, train, jnp.inf)])
-    new = HallOfFame(genes=all_genes[keep], val=all_val[keep], train=all_train[keep])
-    return new, jnp.any(cand)
-
-
-def initial_tolerance(val: jax.Array, train: jax.Array, tolerance: jax.Array) -> jax.Array:
-    """Generation-0 tolerance: ``tolerance`` grown in steps of 0.05 until every member
-    (``(P,)`` fitness ``val``, ``train``) has ``|val - train| < tolerance``. It is kept for the
-    rest of the run."""
-    gap = jnp.max(jnp.where(jnp.isfinite(val) & jnp.isfinite(train), jnp.abs(val - train), 0.0))
-    steps = jnp.where(gap >= tolerance, jnp.floor((gap - tolerance) / TOLERANCE_STEP) + 1, 0)
-    return tolerance + TOLERANCE_STEP * steps
-
-
-def tolerance_update_2025(
-    tolerance: jax.Array, val: jax.Array, train: jax.Array, entered: jax.Array
-) -> jax.Array:
-    """The 2025 tolerance rule after a generation (DEBINN-2025 section 4).
-
-    With at least one entry: ``tol <- (tol + |mean val - mean train of the entries|) / 2``;
-    otherwise unchanged. ``val``, ``train``: ``(P,)``; ``entered``: bool ``(P,)``.
-    """
-    n = jnp.sum(entered)
-    w = entered.astype(val.dtype) / jnp.maximum(n, 1)
-    mean_val = jnp.sum(jnp.where(entered, val, 0.0) * w)
-    mean_train = jnp.sum(jnp.where(entered, train, 0.0) * w)
-    gap = jnp.abs(mean_val - mean_train)
-    return jnp.where(n > 0, (tolerance + gap) / 2.0, tolerance).astype(tolerance.dtype)
-
-
-def early_stopping_step(
-    since_added: jax.Array, added: jax.Array, margin: int | jax.Array | None
-) -> tuple[jax.Array, jax.Array]:
-    """Update the count of generations without a hall-of-fame entry; ``(count, stop)``.
-
-    ``stop`` is True once ``margin`` generations in a row added nothing (never for None).
-    """
-    since = jnp.where(added, 0, since_added + 1)
-    if margin is None:
-        return since, jnp.bool_(False)
-    return since, since >= margin
 
 
 def z_gene_mask(coords: Coords) -> Coords:
@@ -253,133 +153,22 @@ def make_algorithm(spec: NetworkSpec, config: GAConfig) -> tuple[EvolutionaryAlg
 
 
 # --------------------------------------------------------------------------------------------
-# Fitness evaluators: masks of one run -> (train, val) fitness of a population
+# The per-run functions (one run; mapped over runs by sweep.py)
 # --------------------------------------------------------------------------------------------
 
 
-@dataclasses.dataclass(frozen=True)
-class Evaluator:
-    """How a population is scored in one run (pure functions; static configuration).
+@struct.dataclass
+class LoopState:
+    """Carry of one run between generations."""
 
-    ``masks(key, first, t, data, y, sample_mask, hp) -> data``: this generation's masks
-    (``data`` is the previous generation's; ``first`` is generation 0);
-    ``score(pop_flat, data, x_t, y, hp) -> (train (P,), val (P,))``.
-    """
-
-    init_data: Callable
-    masks: Callable
-    score: Callable
-
-
-def _loss_kwargs(hp: dict[str, Any]) -> dict[str, Any]:
-    """Traced loss settings of a run: L1/L2 lambdas and the network switches."""
-    return {
-        "l1": hp["l1"],
-        "l2": hp["l2"],
-        "flags": {name: hp[name] for name in FLAG_FIELDS},
-    }
-
-
-def _population_scores(
-    spec: NetworkSpec,
-    config: GAConfig,
-    unravel: Callable,
-    pop_flat,
-    x_t,
-    y,
-    masks,
-    hp,
-    loss_fn: LossFn | None = None,
-) -> jax.Array:
-    """``(P, D)`` genomes -> ``(P, M)`` fitness under ``masks`` (NaN -> +inf).
-
-    ``loss_fn``: a user :data:`~debinn_jax.loss.LossFn` instead of the DEBI loss."""
-    pop = jax.vmap(unravel)(pop_flat)
-    out = population_loss(
-        spec,
-        pop,
-        x_t,
-        y,
-        masks,
-        config.loss,
-        config.batch_size,
-        **_loss_kwargs(hp),
-        loss_fn=loss_fn,
-    )
-    return jnp.where(jnp.isnan(out), jnp.inf, out)
-
-
-def resampled_subsets(
-    spec: NetworkSpec,
-    config: GAConfig,
-    unravel: Callable,
-    n_classes: int,
-    loss_fn: LossFn | None = None,
-):
-    """The 2022 evaluator (spec 6.2): a validation subset and per-individual training subsets,
-    re-drawn every ``resample_every`` generations and shuffled across individuals each one."""
-    pop_size = config.population_size
-
-    def init_data(n: int) -> Any:
-        return (jnp.zeros((n,), jnp.float32), jnp.zeros((pop_size, n), jnp.float32))
-
-    def masks(key, first, t, data, y, sample_mask, hp):
-        k_masks, k_shuffle = key
-        val_mask, ind_masks = jax.lax.cond(
-            first | (t % hp["resample_every"] == 0),
-            lambda: ga_subsets(k_masks, y, n_classes, pop_size, sample_mask),
-            lambda: data,
-        )
-        return val_mask, shuffle_individuals(k_shuffle, ind_masks)
-
-    def score(pop_flat, data, x_t, y, hp):
-        val_mask, ind_masks = data
-        both = jnp.stack([ind_masks, jnp.broadcast_to(val_mask, ind_masks.shape)], axis=1)
-        out = _population_scores(spec, config, unravel, pop_flat, x_t, y, both, hp, loss_fn)
-        return out[:, 0], out[:, 1]
-
-    return Evaluator(init_data, masks, score)
-
-
-def leave_out_fitness(
-    spec: NetworkSpec,
-    config: GAConfig,
-    unravel: Callable,
-    n_classes: int,
-    loss_fn: LossFn | None = None,
-):
-    """The 2025 evaluator (DEBINN-2025 section 4): fixed balanced leave-out splits drawn at
-    generation 0; fitness_T / fitness_V = mean over the splits of the fitness F of each part.
-    The per-ratio validation counts come in as ``hp["split_counts"]``."""
-    per_ratio = config.splits_per_ratio
-
-    def n_splits(hp: dict[str, Any]) -> int:
-        return hp["split_counts"].shape[-1] * per_ratio
-
-    def init_data(n: int, hp: dict[str, Any]) -> Any:
-        s = n_splits(hp)
-        return (jnp.zeros((s, n), jnp.float32), jnp.zeros((s, n), jnp.float32))
-
-    def draw(key, y, sample_mask, hp):
-        return leave_out_splits(key, y, n_classes, hp["split_counts"], per_ratio, sample_mask)
-
-    def masks(key, first, t, data, y, sample_mask, hp):
-        k_masks, _ = key
-        return jax.lax.cond(first, lambda: draw(k_masks, y, sample_mask, hp), lambda: data)
-
-    def score(pop_flat, data, x_t, y, hp):
-        train_masks, val_masks = data
-        s = train_masks.shape[0]
-        both = jnp.concatenate([train_masks, val_masks], axis=0)
-        out = _population_scores(spec, config, unravel, pop_flat, x_t, y, both, hp, loss_fn)
-        return jnp.mean(out[:, :s], axis=1), jnp.mean(out[:, s:], axis=1)
-
-    return Evaluator(init_data, masks, score), draw
-
-
-# --------------------------------------------------------------------------------------------
-# The per-run functions
-# --------------------------------------------------------------------------------------------
+    algo: Any
+    hof: HallOfFame
+    data: Any  # the fitness evaluator's masks: (val (N,), individual (P, N)) or splits
+    tolerance: jax.Array  # () effective tolerance (set at generation 0)
+    t: jax.Array  # () next generation index
+    since_added: jax.Array  # () generations without a hall-of-fame entry
+    done: jax.Array  # () bool
+    key: jax.Array  # loop key; generation t uses fold_in(key, t)
 
 
 @dataclasses.dataclass(frozen=True)
