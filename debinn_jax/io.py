@@ -38,7 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from debinn_jax.data import Standardizer, check_feature_values
-from debinn_jax.network import Coords, NetworkSpec, apply, init_coords
+from debinn_jax.network import Coords, NetworkSpec, ensemble_proba, init_coords
 from debinn_jax.settings import (
     check_setting_keys,
     check_setting_types,
@@ -302,10 +302,7 @@ class TrainedModel:
         if feature_names is not None:
             self.check_features(feature_names)
         Z = jnp.asarray(self.transform(X, rows=rows, source=source))
-        if self.ensemble is not None:
-            probs = jax.vmap(lambda c: apply(self.spec, c, Z))(self.ensemble)
-            return np.asarray(jnp.mean(probs, axis=0), dtype=np.float64)
-        return np.asarray(apply(self.spec, self.coords, Z), dtype=np.float64)
+        return np.asarray(ensemble_proba(self.spec, self.coords, Z, self.ensemble), np.float64)
 
     def predict(self, X: Any, feature_names: Sequence[str] | None = None) -> np.ndarray:
         """Predicted class labels ``(n,)`` (argmax of the probabilities)."""

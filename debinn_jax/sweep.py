@@ -375,7 +375,7 @@ def run_many(
     config = config.resolve(spec)
     keys = jnp.asarray(keys)
     n_runs = keys.shape[0]
-    X, y = check_training_data(X, y, spec.n_inputs, spec.n_classes, where="run_many")
+    X, y = check_training_data(X, y, spec.n_inputs, spec.n_classes, where="run_many", runs=True)
     X = X.astype(jnp.zeros(()).dtype)
     if X.ndim == 2:
         X = np.broadcast_to(X, (n_runs, *X.shape))

@@ -223,4 +223,4 @@ def test_whole_number_float_labels_are_class_indices_everywhere() -> None:
 def test_sweep_layout_is_checked_per_run() -> None:
     X3 = np.stack([X_OK, _nan_x()])
     with pytest.raises(ValueError, match="run_many: X must be finite: row index 3"):
-        check_training_data(X3, Y_OK, 2, 2, where="run_many")
+        check_training_data(X3, Y_OK, 2, 2, where="run_many", runs=True)

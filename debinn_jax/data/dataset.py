@@ -256,7 +256,7 @@ def check_labels(
 
 
 def check_training_data(
-    X: Any, y: Any, n_features: int, n_classes: int, *, where: str
+    X: Any, y: Any, n_features: int, n_classes: int, *, where: str, runs: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """The one check of a training set ``(X, y)`` for a network of ``n_features`` inputs and
     ``n_classes`` outputs, shared by ``train_ga``, ``run_many`` and ``train_gd``.
@@ -265,6 +265,7 @@ def check_training_data(
         X: ``(n, f)`` features, or ``(R, n, f)`` for a sweep of R runs.
         y: ``(n,)`` labels, or ``(R, n)``; see :func:`check_labels`.
         where: the caller, for the message.
+        runs: accept the sweep layout ``(R, n, f)`` too.
 
     Returns:
         ``(X float64, y int32)`` with the input shapes.
@@ -277,7 +278,7 @@ def check_training_data(
         X = np.asarray(X, np.float64)
     except (TypeError, ValueError) as err:
         raise ValueError(f"{where}: X must hold numbers: {err}") from None
-    if X.ndim not in (2, 3) or X.shape[-1] != n_features:
+    if X.ndim not in ((2, 3) if runs else (2,)) or X.shape[-1] != n_features:
         raise ValueError(
             f"{where}: X must have shape (n, {n_features}) for this network, got {X.shape}"
         )

@@ -21,7 +21,7 @@ from debinn_jax.driver import ChunkReport, drive
 from debinn_jax.ga.config import GAConfig, static_config
 from debinn_jax.ga.loop import Runner, make_runner
 from debinn_jax.loss import LossFn
-from debinn_jax.network import Coords, NetworkSpec, apply
+from debinn_jax.network import Coords, NetworkSpec, ensemble_proba
 
 logger = logging.getLogger(__name__)
 
@@ -114,11 +114,7 @@ class GAResult:
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities ``(n, K)`` for inputs ``X`` ``(n, f)``; averages an ensemble."""
         X = jnp.asarray(np.asarray(X, np.float64), jnp.zeros(()).dtype)
-        if self.ensemble is not None:
-            ens = jax.tree_util.tree_map(jnp.asarray, self.ensemble)
-            probs = jax.vmap(lambda c: apply(self.spec, c, X))(ens)
-            return np.asarray(jnp.mean(probs, axis=0))
-        return np.asarray(apply(self.spec, jax.tree_util.tree_map(jnp.asarray, self.coords), X))
+        return np.asarray(ensemble_proba(self.spec, self.coords, X, self.ensemble))
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted class indices ``(n,)`` (argmax, ties to the lower index)."""
@@ -128,8 +124,6 @@ class GAResult:
 def _check_data(spec: NetworkSpec, X: Any, y: Any) -> tuple[jax.Array, jax.Array]:
     """``(x_t (F, N), y (N,))`` on the device, after the shared check and the subset sizes."""
     X, y = check_training_data(X, y, spec.n_inputs, spec.n_classes, where="train_ga")
-    if X.ndim != 2:
-        raise ValueError(f"train_ga: X must have shape (n, {spec.n_inputs}), got {X.shape}")
     subset_sizes(y, spec.n_classes)
     return jnp.asarray(X.T, jnp.zeros(()).dtype), jnp.asarray(y, jnp.int32)
 

@@ -87,8 +87,6 @@ class GDResult:
 def _check_data(spec: NetworkSpec, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
     """``(X (n, f) in the float dtype, y (n,) int32)`` after the shared check."""
     X, y = check_training_data(X, y, spec.n_inputs, spec.n_classes, where="train_gd")
-    if X.ndim != 2:
-        raise ValueError(f"train_gd: X must have shape (n, {spec.n_inputs}), got {X.shape}")
     return X.astype(jnp.zeros(()).dtype), y
 
 

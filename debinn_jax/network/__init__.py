@@ -42,6 +42,7 @@ Modules (every public name is importable from ``debinn_jax.network``):
 from debinn_jax.network.forward import (
     activation_fn,
     apply,
+    ensemble_proba,
     group_normalize,
     log_proba_t,
     predict,
@@ -99,6 +100,7 @@ __all__ = [
     "VARIANTS",
     "activation_fn",
     "apply",
+    "ensemble_proba",
     "dense_param_count",
     "group_index",
     "group_normalize",

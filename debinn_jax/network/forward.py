@@ -174,6 +174,17 @@ def apply(spec: NetworkSpec, coords: Coords, x: jax.Array) -> jax.Array:
     return jax.nn.softmax(scores_t(spec, coords, x.T), axis=0).T
 
 
+def ensemble_proba(
+    spec: NetworkSpec, coords: Coords, x: jax.Array, ensemble: Coords | None = None
+) -> jax.Array:
+    """Probabilities ``(n, K)`` of a trained model: the mean over ``ensemble`` (its members'
+    coordinates with a leading axis) when given, else :func:`apply` of ``coords``. Every
+    trained model (``GAResult``, ``GDResult``, ``TrainedModel``) predicts through this."""
+    if ensemble is not None:
+        return jnp.mean(jax.vmap(lambda c: apply(spec, c, x))(ensemble), axis=0)
+    return apply(spec, coords, x)
+
+
 @functools.partial(jax.jit, static_argnums=0)
 def predict(spec: NetworkSpec, coords: Coords, x: jax.Array) -> jax.Array:
     """Predicted class index per sample (argmax, ties to the lower index); shape ``(n,)``."""
