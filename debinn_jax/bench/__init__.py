@@ -6,9 +6,10 @@ real training data when found, else synthetic data of the same shape and class c
 
 * **population evaluation**: individual evaluations per second (forward pass + DEBI loss of every
   individual on all samples) for each population size P, with the library's evaluator
-  (:func:`debinn_jax.loss.population_loss`) and with :func:`numpy_population_loss`, a plain NumPy
-  loop over individuals (same math, one BLAS thread, best of ``numpy_repeats``). Their ratio is
-  the headline. Compile time is reported separately from run time.
+  (:func:`debinn_jax.loss.population_loss`) and with
+  :func:`~debinn_jax.bench.reference.numpy_population_loss`, a plain NumPy loop over individuals
+  (same math, one BLAS thread, best of ``numpy_repeats``). Their ratio is the headline. Compile
+  time is reported separately from run time.
 * **GA generation**: milliseconds per generation of the real training loop
   (:func:`debinn_jax.ga.make_runner`: subsets, ``ask``, evaluation of the training and validation
   subsets, hall of fame, ``tell``) for each P, and at the population sizes of the published
@@ -20,7 +21,7 @@ real training data when found, else synthetic data of the same shape and class c
   :func:`debinn_jax.sweep.run_many` vs R sequential :func:`debinn_jax.ga.train_ga` calls.
 * **memory**: XLA's temporary buffer size of each compiled evaluator, the process peak RSS, and
   a P = 4096 evaluation on CTG in a fresh subprocess (its own peak RSS).
-* **start-up** (:func:`bench_startup`): fresh Python processes, median of
+* **start-up** (:func:`~debinn_jax.bench.startup.bench_startup`): fresh Python processes, median of
   ``startup_repeats``, wall time from start to exit: ``import debinn_jax``; the import of the
   trainers (``from debinn_jax import train_ga``: jax, evosax); a DLBCL GA run
   (``startup_generations`` generations, population ``startup_population``, 17-85-64-2) with an
@@ -36,117 +37,13 @@ Layout: :mod:`~debinn_jax.bench.workloads` (the networks, their data, random pop
 :mod:`~debinn_jax.bench.config` (:class:`BenchConfig`), :mod:`~debinn_jax.bench.throughput`
 (the in-process measurements), :mod:`~debinn_jax.bench.startup` (fresh-process start-up),
 :mod:`~debinn_jax.bench.memory` (the isolated memory probe) and :mod:`~debinn_jax.bench.run`
-(:func:`run_benchmark`). Every public name is importable from here. The core library never
-imports the benchmark.
+(:func:`run_benchmark`). :func:`run_benchmark` and :class:`BenchConfig` are importable from here;
+every other name from its module. The core library never imports the benchmark.
 """
 
 from __future__ import annotations
 
-from debinn_jax.bench.config import (
-    DEFAULT_POPULATIONS,
-    DEFAULT_RUNS,
-    QUICK_POPULATIONS,
-    QUICK_RUNS,
-    BenchConfig,
-)
-from debinn_jax.bench.evaluators import (
-    BYTES_F32,
-    CPU_MEMORY_BUDGET,
-    device_memory_budget,
-    forward_flops,
-    make_evaluator,
-    make_forward,
-    on_cpu,
-    plan_batch_size,
-    working_set_bytes,
-)
-from debinn_jax.bench.memory import memory_probe, memory_probe_subprocess
-from debinn_jax.bench.reference import (
-    check_numpy_reference,
-    numpy_loss,
-    numpy_population_loss,
-    numpy_proba,
-    numpy_scores,
-    numpy_weights,
-    one_blas_thread,
-)
-from debinn_jax.bench.run import logger, run_benchmark
-from debinn_jax.bench.startup import STARTUP_GA, bench_startup
-from debinn_jax.bench.throughput import (
-    VARIANT_SPECS,
-    bench_evaluation,
-    bench_forward,
-    bench_generation,
-    bench_sweep,
-    bench_variants,
-    tune_batch_size,
-)
-from debinn_jax.bench.timing import (
-    Timing,
-    machine_info,
-    measured_peak_gflops,
-    peak_rss_mb,
-    time_host,
-    time_jax,
-)
-from debinn_jax.bench.workloads import (
-    REFERENCE_BINARY,
-    WORKLOAD_SHAPES,
-    Workload,
-    default_data_dir,
-    individuals,
-    load_workload,
-    random_population,
-    synthetic_data,
-)
+from debinn_jax.bench.config import BenchConfig
+from debinn_jax.bench.run import run_benchmark
 
-__all__ = [
-    "BYTES_F32",
-    "BenchConfig",
-    "CPU_MEMORY_BUDGET",
-    "DEFAULT_POPULATIONS",
-    "DEFAULT_RUNS",
-    "QUICK_POPULATIONS",
-    "QUICK_RUNS",
-    "REFERENCE_BINARY",
-    "STARTUP_GA",
-    "Timing",
-    "VARIANT_SPECS",
-    "WORKLOAD_SHAPES",
-    "Workload",
-    "bench_evaluation",
-    "bench_forward",
-    "bench_generation",
-    "bench_startup",
-    "bench_sweep",
-    "bench_variants",
-    "check_numpy_reference",
-    "default_data_dir",
-    "device_memory_budget",
-    "forward_flops",
-    "individuals",
-    "load_workload",
-    "logger",
-    "machine_info",
-    "make_evaluator",
-    "make_forward",
-    "measured_peak_gflops",
-    "memory_probe",
-    "memory_probe_subprocess",
-    "numpy_loss",
-    "numpy_population_loss",
-    "numpy_proba",
-    "numpy_scores",
-    "numpy_weights",
-    "on_cpu",
-    "one_blas_thread",
-    "peak_rss_mb",
-    "plan_batch_size",
-    "random_population",
-    "run_benchmark",
-    "synthetic_data",
-    "time_host",
-    "time_jax",
-    "tune_batch_size",
-    "working_set_bytes",
-]
+__all__ = ["BenchConfig", "run_benchmark"]
