@@ -133,6 +133,19 @@ class TrainOutcome:
     val_idx: np.ndarray | None = None
 
 
+#: Per trainer: the fields of its result that :func:`train_network` reports in ``info``, in
+#: order, each with the type it is written as (JSON-ready).
+_INFO_FIELDS: dict[str, tuple[tuple[str, type], ...]] = {
+    "ga": (
+        ("generations_run", int),
+        ("stopped_at", int),
+        ("early_stopped", bool),
+        ("seconds", float),
+    ),
+    "gd": (("epochs_run", int), ("best_epoch", int), ("best_start", int), ("seconds", float)),
+}
+
+
 def train_network(
     spec: NetworkSpec,
     X: np.ndarray,
@@ -150,30 +163,22 @@ def train_network(
         y: class indices ``(n,)``.
     """
     if trainer == "ga":
-        from debinn_jax.ga import train_ga
-
-        r = train_ga(spec, X, y, key, config, progress=progress)
-        info = {
-            "generations_run": int(r.generations_run),
-            "stopped_at": int(r.stopped_at),
-            "early_stopped": bool(r.early_stopped),
-            "seconds": float(r.seconds),
-        }
-        ensemble = None if r.ensemble is None else _numpy(r.ensemble)
-        return TrainOutcome(_numpy(r.coords), ensemble, _hist(r.history), info)
-    if trainer == "gd":
-        from debinn_jax.gd import train_gd
-
-        r = train_gd(spec, X, y, key, config, progress=progress)
-        info = {
-            "epochs_run": int(r.epochs_run),
-            "best_epoch": int(r.best_epoch),
-            "best_start": int(r.best_start),
-            "seconds": float(r.seconds),
-        }
-        val_idx = np.asarray(r.val_idx) if np.size(r.val_idx) else None
-        return TrainOutcome(_numpy(r.coords), None, _hist(r.history), info, val_idx)
-    raise ValueError(f"trainer must be one of {TRAINERS}, got {trainer!r}")
+        from debinn_jax.ga import train_ga as train
+    elif trainer == "gd":
+        from debinn_jax.gd import train_gd as train
+    else:
+        raise ValueError(f"trainer must be one of {TRAINERS}, got {trainer!r}")
+    r = train(spec, X, y, key, config, progress=progress)
+    info = {name: as_type(getattr(r, name)) for name, as_type in _INFO_FIELDS[trainer]}
+    ensemble = getattr(r, "ensemble", None)  # the GA's prediction ensemble
+    val_idx = getattr(r, "val_idx", None)  # the GD's inner validation split
+    return TrainOutcome(
+        _numpy(r.coords),
+        None if ensemble is None else _numpy(ensemble),
+        _hist(r.history),
+        info,
+        np.asarray(val_idx) if val_idx is not None and np.size(val_idx) else None,
+    )
 
 
 def _numpy(coords: Coords) -> Coords:
