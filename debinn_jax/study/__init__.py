@@ -504,6 +504,10 @@ def run_study(
                     f"[{task.name}] {method}: {n_todo} runs ..."
                     + (f" ({n_seeds - n_todo} finished before)" if finished else "")
                 )
+            # every method's record fields, resume state and record callback
+            records_kw: dict[str, Any] = dict(
+                base=base, done=finished, on_record=record_done, reload_first=figures
+            )
             if method == "ga":
                 o = run_ga(
                     spec_ga,
@@ -512,34 +516,14 @@ def run_study(
                     batch_seeds=cfg.batch_seeds,
                     run_batch_size=cfg.run_batch_size,
                     progress=progress,
-                    base=base,
                     checkpoints=ckpt_dir,
-                    done=finished,
-                    on_record=record_done,
-                    reload_first=figures,
+                    **records_kw,
                 )
             elif method == "gd":
-                o = run_gd(
-                    spec_gd,
-                    data.splits,
-                    cfg.gd,
-                    base=base,
-                    checkpoints=ckpt_dir,
-                    done=finished,
-                    on_record=record_done,
-                    reload_first=figures,
-                )
+                o = run_gd(spec_gd, data.splits, cfg.gd, checkpoints=ckpt_dir, **records_kw)
             else:
                 o = run_baseline(
-                    method,
-                    hidden,
-                    data.splits,
-                    data.n_classes,
-                    cfg.baselines,
-                    base=base,
-                    done=finished,
-                    on_record=record_done,
-                    reload_first=figures,
+                    method, hidden, data.splits, data.n_classes, cfg.baselines, **records_kw
                 )
             outcomes[method] = o
             bacc = mean_sd([r["test_balanced_accuracy"] for r in o.records])

@@ -168,6 +168,42 @@ def _outcome(
     )
 
 
+def _per_seed(
+    method: str,
+    splits: Sequence[Split],
+    train: Callable[[Split, Path | None, bool], Any],
+    record: Callable[[Split, Any], dict[str, Any]],
+    checkpoints: Path | None,
+    done: Mapping[int, Mapping[str, Any]],
+    on_record: RecordCallback | None,
+    reload_first: bool,
+) -> tuple[list[dict[str, Any]], Any]:
+    """One trainer call per seed, the loop of :func:`run_ga` (unbatched) and :func:`run_gd`.
+
+    ``train(split, checkpoint, reload)`` trains on the split (``reload``: only reloads seed 0's
+    finished checkpoint, for the figures); ``record(split, result)`` is the new record. Seeds in
+    ``done`` keep their record. Returns the records, in split order, and seed 0's result (None
+    when it was done and not reloaded).
+    """
+    records: list[dict[str, Any]] = []
+    first = None
+    for i, s in enumerate(splits):
+        path = checkpoint_path(checkpoints, method, s.seed)
+        if s.seed in done:
+            records.append(dict(done[s.seed]))
+            if reload_first and i == 0 and path is not None and path.exists():
+                first = train(s, path, True)
+            continue
+        r = train(s, path, False)
+        if i == 0:
+            first = r
+        rec = record(s, r)
+        records.append(rec)
+        if on_record is not None:
+            on_record(rec)
+    return records, first
+
+
 def run_ga(
     spec: NetworkSpec,
     splits: Sequence[Split],
@@ -198,7 +234,6 @@ def run_ga(
     done = dict(done or {})
     records: list[dict[str, Any]] = []
     t0 = time.perf_counter()
-    first = None
     if batch_seeds:
         path = checkpoint_path(checkpoints, "ga")
         all_done = all(s.seed in done for s in splits)
@@ -223,22 +258,16 @@ def run_ga(
             if on_record is not None:
                 on_record(rec)
         return _outcome(records, results[0], seconds)
-    for i, s in enumerate(splits):
-        path = checkpoint_path(checkpoints, "ga", s.seed)
-        if s.seed in done:
-            records.append(dict(done[s.seed]))
-            if reload_first and i == 0 and path is not None and path.exists():
-                first = train_ga(
-                    spec, s.X_train, s.y_train, run_key(s.seed, "ga"), config, checkpoint=path
-                )
-            continue
-        r = train_ga(spec, s.X_train, s.y_train, run_key(s.seed, "ga"), config, checkpoint=path)
-        if i == 0:
-            first = r
-        rec = _ga_record(spec, s, r, float(r.seconds), config, 1, base)
-        records.append(rec)
-        if on_record is not None:
-            on_record(rec)
+
+    def train(s: Split, path: Path | None, reload: bool) -> Any:  # reloading: the same call
+        return train_ga(spec, s.X_train, s.y_train, run_key(s.seed, "ga"), config, checkpoint=path)
+
+    def record(s: Split, r: Any) -> dict[str, Any]:
+        return _ga_record(spec, s, r, float(r.seconds), config, 1, base)
+
+    records, first = _per_seed(
+        "ga", splits, train, record, checkpoints, done, on_record, reload_first
+    )
     return _outcome(records, first, time.perf_counter() - t0)
 
 
@@ -258,21 +287,15 @@ def run_gd(
 
     ``checkpoints``, ``done``, ``on_record`` and ``reload_first``: as in :func:`run_ga`.
     """
-    done = dict(done or {})
-    records = []
-    first: GDResult | None = None
     t_all = time.perf_counter()
-    for i, s in enumerate(splits):
-        path = checkpoint_path(checkpoints, "gd", s.seed)
+
+    def train(s: Split, path: Path | None, reload: bool) -> GDResult:
         key = run_key(s.seed, "gd")
-        if s.seed in done:
-            records.append(dict(done[s.seed]))
-            if reload_first and i == 0 and path is not None and path.exists():
-                first = train_gd(spec, s.X_train, s.y_train, key, config, checkpoint=path)
-            continue
-        r = train_gd(spec, s.X_train, s.y_train, key, config, progress=progress, checkpoint=path)
-        if i == 0:
-            first = r
+        if reload:
+            return train_gd(spec, s.X_train, s.y_train, key, config, checkpoint=path)
+        return train_gd(spec, s.X_train, s.y_train, key, config, progress=progress, checkpoint=path)
+
+    def record(s: Split, r: GDResult) -> dict[str, Any]:
         rec = dict(base or {})
         rec.update(
             method="gd",
@@ -288,9 +311,11 @@ def run_gd(
                 s.y_test, r.predict_proba(s.X_test), s.y_train, r.predict_proba(s.X_train)
             )
         )
-        records.append(rec)
-        if on_record is not None:
-            on_record(rec)
+        return rec
+
+    records, first = _per_seed(
+        "gd", splits, train, record, checkpoints, done or {}, on_record, reload_first
+    )
     return _outcome(records, first, time.perf_counter() - t_all)
 
 
