@@ -15,6 +15,7 @@ from pathlib import Path
 import jax
 import numpy as np
 import pytest
+from _shared import two_processes_and_one
 
 from debinn_jax import checkpoint as ckpt
 
@@ -281,52 +282,15 @@ np.savez(out, **{f"a{i}": np.asarray(a) for i, a in enumerate(leaves)})
 def test_run_many_over_two_processes_resumes_bit_identical(tmp_path):
     """Two JAX processes x 2 CPU devices write (process 0) and read (both) one checkpoint; the
     resumed sweep equals one process x 4 devices run uninterrupted."""
-    import socket
-
     script = tmp_path / "multi.py"
     script.write_text(MULTI)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = str(s.getsockname()[1])
-
-    def env(devices: int) -> dict[str, str]:
-        return {
-            **os.environ,
-            "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}",
-            "JAX_PLATFORMS": "cpu",
-            "PYTHONPATH": str(REPO),
-        }
-
     path = tmp_path / "sweep.ckpt"
-    procs = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                str(script),
-                "multi",
-                str(tmp_path / f"p{i}.npz"),
-                str(path),
-                port,
-                str(i),
-            ],
-            env=env(2),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for i in range(2)
-    ]
-    single = subprocess.run(
-        [sys.executable, str(script), "single", str(tmp_path / "single.npz"), "-"],
-        env=env(4),
-        capture_output=True,
-        text=True,
-        timeout=300,
+    two_processes_and_one(
+        script,
+        lambda i: [str(tmp_path / f"p{i}.npz"), str(path)],
+        [str(tmp_path / "single.npz"), "-"],
+        PYTHONPATH=str(REPO),
     )
-    for p in procs:
-        _, err = p.communicate(timeout=300)
-        assert p.returncode == 0, err[-3000:]
-    assert single.returncode == 0, single.stderr[-3000:]
     assert ckpt._read(path)[0]["step"] == 11
     with np.load(tmp_path / "single.npz") as ref:
         want = [ref[f"a{i}"] for i in range(len(ref.files))]

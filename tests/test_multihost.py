@@ -6,15 +6,14 @@ of jax 0.10) carry the gathers between processes.
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
 
 import numpy as np
 import pytest
+from _shared import cpu_env, free_port, two_processes_and_one
 
 SWEEP = textwrap.dedent(
     """
@@ -52,47 +51,17 @@ SWEEP = textwrap.dedent(
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _env(devices: int) -> dict[str, str]:
-    env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}")
-    env["JAX_PLATFORMS"] = "cpu"
-    return env
-
-
 @pytest.mark.slow  # three fresh JAX processes (25-50 s); run with -m slow
 def test_two_processes_equal_one_process(tmp_path):
     """4 runs sharded over 2 processes x 2 CPU devices == the same runs on 1 process x 4, also
     when a callback stops them early."""
     script = tmp_path / "sweep.py"
     script.write_text(SWEEP)
-    port = str(_free_port())
-    procs = [
-        subprocess.Popen(
-            [sys.executable, str(script), "multi", str(tmp_path / f"p{i}.npz"), port, str(i)],
-            env=_env(2),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for i in range(2)
-    ]
-    single = subprocess.run(
-        [sys.executable, str(script), "single", str(tmp_path / "single.npz")],
-        env=_env(4),
-        capture_output=True,
-        text=True,
-        timeout=300,
+    stdouts = two_processes_and_one(
+        script, lambda i: [str(tmp_path / f"p{i}.npz")], [str(tmp_path / "single.npz")]
     )
-    outs = [p.communicate(timeout=300) for p in procs]
-    for p, (stdout, stderr) in zip(procs, outs):
-        assert p.returncode == 0, stderr[-3000:]
+    for stdout in stdouts:
         assert "SWEEP-OK multi" in stdout
-    assert single.returncode == 0, single.stderr[-3000:]
     ref = np.load(tmp_path / "single.npz")
     assert ref["part_generations"].tolist() == [8] * 4  # stopped after the second chunk of 4
     for i in range(2):  # every process holds the whole result, bit for bit
@@ -135,7 +104,7 @@ def test_sigterm_stops_a_running_sweep(tmp_path):
     script.write_text(LONG_SWEEP)
     proc = subprocess.Popen(
         [sys.executable, str(script)],
-        env=_env(1),
+        env=cpu_env(1),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -168,11 +137,11 @@ def test_sigterm_to_one_process_stops_both_at_the_same_chunk(tmp_path):
     every chunk, so both processes stop after the same generation, each with one line."""
     script = tmp_path / "long_multi.py"
     script.write_text(LONG_MULTI)
-    port = str(_free_port())
+    port = str(free_port())
     procs = [
         subprocess.Popen(
             [sys.executable, str(script), port, str(i)],
-            env=_env(2),
+            env=cpu_env(2),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
