@@ -80,6 +80,7 @@ def test_train_ga_callback_sees_every_chunk_and_can_stop_it():
     assert np.all(np.isfinite(proba)) and np.allclose(proba.sum(axis=1), 1.0, atol=1e-5)
 
 
+@pytest.mark.slow  # the callback stop is the shared driver's (train_ga/train_gd tests stay)
 def test_run_many_callback_stops_every_run():
     X, y = _blobs()
     keys = jax.random.split(jax.random.key(1), 2)

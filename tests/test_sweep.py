@@ -33,6 +33,7 @@ def test_grid_is_a_cartesian_product():
     assert g["r_max"].tolist() == [1.0] * 3 + [0.3] * 3
 
 
+@pytest.mark.slow  # test_seams sweeps every numeric setting against train_ga in the default suite
 def test_vmapped_runs_equal_separate_runs():
     X, y = _blobs()
     keys = jax.random.split(jax.random.key(0), 3)
