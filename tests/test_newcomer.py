@@ -450,7 +450,7 @@ def test_cli_fit_warns_when_the_model_predicts_one_class(fitted) -> None:
 
 
 def test_one_class_warning_names_the_inner_validation_split(capsys) -> None:
-    from debinn_jax.commands.user import _check_one_class
+    from debinn_jax.commands.fit import check_one_class as _check_one_class
 
     clf = types.SimpleNamespace(validation_indices_=np.array([1, 3]), classes_=np.array(["a", "b"]))
     proba = np.array([[0.9, 0.1], [0.2, 0.8], [0.1, 0.9], [0.3, 0.7]])
@@ -466,7 +466,7 @@ def test_one_class_warning_names_the_inner_validation_split(capsys) -> None:
 
 @pytest.mark.parametrize("command", ["fit", "predict"])
 def test_help_documents_the_probability_cap(command: str, capsys) -> None:
-    from debinn_jax.commands.user import probability_cap
+    from debinn_jax.commands.common import probability_cap
 
     with pytest.raises(SystemExit):
         main([command, "--help"])
@@ -480,7 +480,7 @@ def test_help_documents_the_probability_cap(command: str, capsys) -> None:
 def test_calibrated_probabilities_with_scikit_learn() -> None:
     from sklearn.calibration import CalibratedClassifierCV
 
-    from debinn_jax.commands.user import probability_cap
+    from debinn_jax.commands.common import probability_cap
     from debinn_jax.estimator import DEBIClassifier
 
     X, y = blobs(36, 0)
