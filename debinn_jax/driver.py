@@ -65,8 +65,8 @@ def drive(
         state: the trainer's loop state (a pytree on the device).
         advance: ``advance(state, chunk_index) -> (state, report)``: run one compiled chunk,
             append its history to the trainer's own record, report where the run stands.
-        is_done: whether ``state`` needs no further chunk (asked before every chunk, so a run
-            resumed after its end runs none).
+        is_done: whether ``state`` needs no chunk at all (asked once, before the first: a run
+            resumed after its end runs none); after that each chunk's report says it.
         where, unit: for the interruption message, e.g. ``"train_ga"`` and ``"generation"``.
         saver: the trainer's checkpoint (a no-op without a path).
         history: zero-argument function giving the history dict the checkpoint stores.
@@ -85,10 +85,10 @@ def drive(
         debinn_jax.stopping.RunInterrupted: SIGINT or SIGTERM arrived (the checkpoint, if any,
             holds the last chunk).
     """
+    if is_done(state):  # e.g. resumed from the checkpoint of a finished run
+        return state
     with stopping.stop_signals() as flag:
         for c in itertools.count() if chunks is None else chunks:
-            if is_done(state):
-                break
             t0 = time.perf_counter()
             state, report = advance(state, c)
             if log is not None:
