@@ -9,9 +9,15 @@ Usage::
 ``debinn grid ... --out RUNS_DIR/<DATASET>-<ARCH>``. For every grid found in both places this
 prints and writes (``comparison.md``, ``comparison.json``, ``boxplot.png``): test balanced
 accuracy over the settings, ours vs theirs (median, mean, quartiles, a two-sample
-Kolmogorov-Smirnov test), the per-dataset pooled medians, and the targets (a grid's median at
-least the authors' minus 0.03, the pooled median per dataset at least the authors' minus 0.02).
-Timings come from each results.json.
+Kolmogorov-Smirnov test, a bootstrap 95 % interval of the median gap), the per-dataset pooled
+medians, and the targets (a grid's median at least the authors' minus 0.03, the pooled median
+per dataset at least the authors' minus 0.02). Timings come from each results.json.
+
+With ``--paired OTHER_RUNS_DIR`` (the same grids run again, e.g. in another precision or with
+another seed) it also compares the two runs of each setting (``paired.md``): the per-setting
+correlation, the mean and sd of the differences, a Wilcoxon signed-rank test and the bootstrap
+interval of the median difference. One GA run per setting is noisy; this says how much of a
+gap between two grids the run-to-run noise alone explains.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import numpy as np
 ARCHS = ("1H", "2H-Block", "2H-Hinton", "3H-Block", "3H-Hinton")
 DATASETS = ("DLBCL", "HECKTOR-LITE")
 GRID_MARGIN, POOLED_MARGIN = 0.03, 0.02
+BOOTSTRAP = 4000  # resamples for the median-gap intervals (seeded: the same numbers every run)
 
 
 def authors_bacc(path: Path) -> dict[str, float]:
@@ -51,6 +58,82 @@ def stats(x: np.ndarray) -> dict[str, float]:
     return {"n": int(x.size), "median": med, "mean": x.mean(), "q1": q1, "q3": q3}
 
 
+def median_gap_interval(
+    a: np.ndarray, b: np.ndarray, seed: int = 0, n: int = BOOTSTRAP
+) -> tuple[float, float]:
+    """Bootstrap 95 % interval of ``median(a) - median(b)``, each sample resampled on its own.
+
+    Args:
+        a, b: ``(n_a,)`` and ``(n_b,)`` values (two independent sets of runs).
+        seed: NumPy seed of the resampling.
+        n: number of resamples.
+    """
+    rng = np.random.default_rng(seed)
+    ia = rng.integers(0, a.size, (n, a.size))
+    ib = rng.integers(0, b.size, (n, b.size))
+    gaps = np.median(a[ia], axis=1) - np.median(b[ib], axis=1)
+    lo, hi = np.percentile(gaps, [2.5, 97.5])
+    return float(lo), float(hi)
+
+
+def paired_rows(runs: Path, other: Path) -> list[dict]:
+    """Per grid found in both folders: the two runs of every setting side by side."""
+    from scipy.stats import wilcoxon
+
+    rows = []
+    for data in DATASETS:
+        for arch in ARCHS:
+            name = f"{data}-{arch}"
+            if not (
+                (runs / name / "results.json").is_file()
+                and (other / name / "results.json").is_file()
+            ):
+                continue
+            first, _ = ours_bacc(runs / name / "results.json")
+            second, _ = ours_bacc(other / name / "results.json")
+            common = sorted(set(first) & set(second))
+            if len(common) < 2:
+                continue
+            a = np.array([first[k] for k in common])
+            b = np.array([second[k] for k in common])
+            d = b - a
+            lo, hi = median_gap_interval(b, a)
+            rows.append(
+                {
+                    "grid": name,
+                    "n": len(common),
+                    "median_first": float(np.median(a)),
+                    "median_second": float(np.median(b)),
+                    "correlation": float(np.corrcoef(a, b)[0, 1]),
+                    "diff_mean": float(d.mean()),
+                    "diff_sd": float(d.std(ddof=1)),
+                    "wilcoxon_p": float(wilcoxon(a, b).pvalue) if np.any(d != 0) else 1.0,
+                    "median_diff_ci95": [lo, hi],
+                }
+            )
+    return rows
+
+
+def paired_table(rows: list[dict], first: str, second: str) -> str:
+    """Markdown table of :func:`paired_rows`."""
+    lines = [
+        f"Paired runs of the same settings: first = {first}, second = {second} "
+        "(test BACC; difference = second - first)",
+        "",
+        "| grid | settings | median first | median second | per-setting correlation | "
+        "difference mean (sd) | Wilcoxon p | median difference 95 % CI |",
+        "|---|---:|---:|---:|---:|---|---:|---|",
+    ]
+    for r in rows:
+        lo, hi = r["median_diff_ci95"]
+        lines.append(
+            f"| {r['grid']} | {r['n']} | {r['median_first']:.3f} | {r['median_second']:.3f} | "
+            f"{r['correlation']:.2f} | {r['diff_mean']:+.3f} ({r['diff_sd']:.3f}) | "
+            f"{r['wilcoxon_p']:.2f} | {lo:+.3f} to {hi:+.3f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def main() -> int:
     from scipy.stats import ks_2samp
 
@@ -58,6 +141,7 @@ def main() -> int:
     ap.add_argument("runs", type=Path)
     ap.add_argument("--reference", type=Path, default=Path("../shared/reference/grid"))
     ap.add_argument("--out", type=Path, default=Path("experiments/results/grid2025"))
+    ap.add_argument("--paired", type=Path, default=None, help="a second run of the same grids")
     args = ap.parse_args()
     rows, pooled, boxes = [], {d: ([], []) for d in DATASETS}, []
     for data in DATASETS:
@@ -76,6 +160,7 @@ def main() -> int:
             b = np.array([theirs[k] for k in common])
             ks = ks_2samp(a, b)
             so, st = stats(a), stats(b)
+            gap_lo, gap_hi = median_gap_interval(a, b)
             rows.append(
                 {
                     "grid": name,
@@ -85,6 +170,7 @@ def main() -> int:
                     "ks_statistic": float(ks.statistic),
                     "ks_pvalue": float(ks.pvalue),
                     "median_gap": so["median"] - st["median"],
+                    "median_gap_ci95": [gap_lo, gap_hi],
                     "meets_target": bool(so["median"] >= st["median"] - GRID_MARGIN),
                     "timing": timing,
                 }
@@ -101,10 +187,11 @@ def main() -> int:
             "ours_median": float(np.median(a)),
             "authors_median": float(np.median(b)),
             "n": int(a.size),
+            "median_gap_ci95": list(median_gap_interval(a, b)),
             "meets_target": bool(np.median(a) >= np.median(b) - POOLED_MARGIN),
         }
     lines = [
-        "| grid | ours median | authors median | gap | ours mean | authors mean | "
+        "| grid | ours median | authors median | gap (95 % CI) | ours mean | authors mean | "
         "ours Q1-Q3 | authors Q1-Q3 | KS D (p) | target | wall s | compile s | s/setting |",
         "|---|---:|---:|---:|---:|---:|---|---|---|---|---:|---:|---:|",
     ]
@@ -113,8 +200,10 @@ def main() -> int:
         wall = tm.get("seconds", float("nan"))
         partial = "" if r["complete"] else f" ({o['n']} settings so far)"
         comp = tm.get("compile_seconds", float("nan"))
+        lo, hi = r["median_gap_ci95"]
         lines.append(
-            f"| {r['grid']} | {o['median']:.3f} | {t['median']:.3f} | {r['median_gap']:+.3f} | "
+            f"| {r['grid']} | {o['median']:.3f} | {t['median']:.3f} | "
+            f"{r['median_gap']:+.3f} ({lo:+.3f} to {hi:+.3f}) | "
             f"{o['mean']:.3f} | {t['mean']:.3f} | {o['q1']:.3f}-{o['q3']:.3f} | "
             f"{t['q1']:.3f}-{t['q3']:.3f} | {r['ks_statistic']:.2f} ({r['ks_pvalue']:.2g}) | "
             f"{'met' if r['meets_target'] else 'MISSED'}{partial} | "
@@ -122,12 +211,17 @@ def main() -> int:
             f"{wall / max(o['n'], 1):.2f} |"
         )
     lines.append("")
-    lines.append("| dataset | settings | ours pooled median | authors pooled median | target |")
-    lines.append("|---|---:|---:|---:|---|")
+    lines.append(
+        "| dataset | settings | ours pooled median | authors pooled median | gap (95 % CI) "
+        "| target |"
+    )
+    lines.append("|---|---:|---:|---:|---|---|")
     for data, p in pooled_rows.items():
+        lo, hi = p["median_gap_ci95"]
+        gap = p["ours_median"] - p["authors_median"]
         lines.append(
             f"| {data} | {p['n']} | {p['ours_median']:.3f} | {p['authors_median']:.3f} | "
-            f"{'met' if p['meets_target'] else 'MISSED'} |"
+            f"{gap:+.3f} ({lo:+.3f} to {hi:+.3f}) | {'met' if p['meets_target'] else 'MISSED'} |"
         )
     text = "\n".join(lines) + "\n"
     print(text)
@@ -136,6 +230,12 @@ def main() -> int:
 
     write_text_atomic(args.out / "comparison.md", text)
     write_json_atomic(args.out / "comparison.json", {"grids": rows, "pooled": pooled_rows})
+    if args.paired is not None:
+        pairs = paired_rows(args.runs, args.paired)
+        ptext = paired_table(pairs, str(args.runs), str(args.paired))
+        print(ptext)
+        write_text_atomic(args.out / "paired.md", ptext)
+        write_json_atomic(args.out / "paired.json", {"grids": pairs})
     if boxes:
         import matplotlib
 
