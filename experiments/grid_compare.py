@@ -13,6 +13,12 @@ Kolmogorov-Smirnov test, a bootstrap 95 % interval of the median gap), the per-d
 medians, and the targets (a grid's median at least the authors' minus 0.03, the pooled median
 per dataset at least the authors' minus 0.02). Timings come from each results.json.
 
+The authors ran every setting with the same seed, and DropConnect (bit 4 of ``S - 1``) is inert
+in their program: settings ``S`` and ``S + 16`` gave identical results in 61-64 of the 64 pairs
+of every grid. Their 128 results per grid are therefore about 64 distinct runs. The bootstrap
+resamples such pairs as units, the KS test compares the 64 DropConnect-off settings of each
+side, and the table counts the identical pairs on both sides.
+
 With ``--paired OTHER_RUNS_DIR`` (the same grids run again, e.g. in another precision or with
 another seed) it also compares the two runs of each setting (``paired.md``): the per-setting
 correlation, the mean and sd of the differences, a Wilcoxon signed-rank test and the bootstrap
@@ -58,20 +64,63 @@ def stats(x: np.ndarray) -> dict[str, float]:
     return {"n": int(x.size), "median": med, "mean": x.mean(), "q1": q1, "q3": q3}
 
 
+def setting_number(key: str) -> int:
+    """The setting number ``S`` of a key such as ``HECKTOR-3H-Hinton-S37``."""
+    return int(key.rsplit("-S", 1)[1])
+
+
+def dropconnect_pair(key: str) -> int:
+    """The setting number with the DropConnect bit (bit 4, ``S - 1``'s value 16) cleared.
+
+    The authors' program ran every setting with the same seed and DropConnect is inert there,
+    so settings ``S`` and ``S + 16`` mostly gave identical results (61-64 of 64 pairs per grid):
+    their 128 results per grid are about 64 distinct runs. Resampling such pairs as units keeps
+    a bootstrap from counting each authors' run twice.
+    """
+    return (setting_number(key) - 1) & ~16
+
+
+def identical_pairs(values: dict[str, float]) -> tuple[int, int]:
+    """How many DropConnect pairs (``S``, ``S + 16``) of ``values`` hold equal results."""
+    by_pair: dict[int, list[float]] = {}
+    for key, v in values.items():
+        by_pair.setdefault(dropconnect_pair(key), []).append(v)
+    pairs = [v for v in by_pair.values() if len(v) == 2]
+    return sum(v[0] == v[1] for v in pairs), len(pairs)
+
+
 def median_gap_interval(
-    a: np.ndarray, b: np.ndarray, seed: int = 0, n: int = BOOTSTRAP
+    a: np.ndarray,
+    b: np.ndarray,
+    seed: int = 0,
+    n: int = BOOTSTRAP,
+    clusters: np.ndarray | None = None,
 ) -> tuple[float, float]:
     """Bootstrap 95 % interval of ``median(a) - median(b)``, each sample resampled on its own.
 
     Args:
-        a, b: ``(n_a,)`` and ``(n_b,)`` values (two independent sets of runs).
+        a, b: ``(n_a,)`` and ``(n_b,)`` values (two independent sets of runs); with
+            ``clusters``, ``n_a == n_b`` (the same settings).
         seed: NumPy seed of the resampling.
         n: number of resamples.
+        clusters: ``(m,)`` integer cluster of each setting, or None (every setting its own);
+            whole clusters are resampled (e.g. :func:`dropconnect_pair`, so that two settings
+            the authors' program ran as one run count once).
     """
     rng = np.random.default_rng(seed)
-    ia = rng.integers(0, a.size, (n, a.size))
-    ib = rng.integers(0, b.size, (n, b.size))
-    gaps = np.median(a[ia], axis=1) - np.median(b[ib], axis=1)
+    if clusters is None:
+        ia = rng.integers(0, a.size, (n, a.size))
+        ib = rng.integers(0, b.size, (n, b.size))
+        gaps = np.median(a[ia], axis=1) - np.median(b[ib], axis=1)
+        lo, hi = np.percentile(gaps, [2.5, 97.5])
+        return float(lo), float(hi)
+    ids = np.unique(clusters)
+    members = [np.flatnonzero(clusters == c) for c in ids]
+    gaps = np.empty(n)
+    for t in range(n):
+        pick_a = np.concatenate([members[c] for c in rng.integers(0, ids.size, ids.size)])
+        pick_b = np.concatenate([members[c] for c in rng.integers(0, ids.size, ids.size)])
+        gaps[t] = np.median(a[pick_a]) - np.median(b[pick_b])
     lo, hi = np.percentile(gaps, [2.5, 97.5])
     return float(lo), float(hi)
 
@@ -143,7 +192,8 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=Path("experiments/results/grid2025"))
     ap.add_argument("--paired", type=Path, default=None, help="a second run of the same grids")
     args = ap.parse_args()
-    rows, pooled, boxes = [], {d: ([], []) for d in DATASETS}, []
+    rows, boxes = [], []
+    pooled: dict[str, tuple[list, list, list]] = {d: ([], [], []) for d in DATASETS}
     for data in DATASETS:
         for arch in ARCHS:
             name = f"{data}-{arch}"
@@ -158,9 +208,14 @@ def main() -> int:
                 continue
             a = np.array([ours[k] for k in common])
             b = np.array([theirs[k] for k in common])
-            ks = ks_2samp(a, b)
+            pair = np.array([dropconnect_pair(k) for k in common])
+            # the authors' DropConnect-on half repeats the off half: test on the off halves
+            off = np.array([not (setting_number(k) - 1) & 16 for k in common])
+            ks = ks_2samp(a[off], b[off])
             so, st = stats(a), stats(b)
-            gap_lo, gap_hi = median_gap_interval(a, b)
+            gap_lo, gap_hi = median_gap_interval(a, b, clusters=pair)
+            same_ours, n_pairs = identical_pairs({k: ours[k] for k in common})
+            same_theirs, _ = identical_pairs({k: theirs[k] for k in common})
             rows.append(
                 {
                     "grid": name,
@@ -169,6 +224,12 @@ def main() -> int:
                     "authors": st,
                     "ks_statistic": float(ks.statistic),
                     "ks_pvalue": float(ks.pvalue),
+                    "ks_settings": int(off.sum()),
+                    "identical_dropconnect_pairs": {
+                        "ours": same_ours,
+                        "authors": same_theirs,
+                        "pairs": n_pairs,
+                    },
                     "median_gap": so["median"] - st["median"],
                     "median_gap_ci95": [gap_lo, gap_hi],
                     "meets_target": bool(so["median"] >= st["median"] - GRID_MARGIN),
@@ -177,9 +238,10 @@ def main() -> int:
             )
             pooled[data][0].extend(a)
             pooled[data][1].extend(b)
+            pooled[data][2].extend(len(rows) * 128 + pair)
             boxes.append((name, a, b))
     pooled_rows = {}
-    for data, (a, b) in pooled.items():
+    for data, (a, b, cl) in pooled.items():
         if not a:
             continue
         a, b = np.array(a), np.array(b)
@@ -187,16 +249,18 @@ def main() -> int:
             "ours_median": float(np.median(a)),
             "authors_median": float(np.median(b)),
             "n": int(a.size),
-            "median_gap_ci95": list(median_gap_interval(a, b)),
+            "median_gap_ci95": list(median_gap_interval(a, b, clusters=np.array(cl))),
             "meets_target": bool(np.median(a) >= np.median(b) - POOLED_MARGIN),
         }
     lines = [
         "| grid | ours median | authors median | gap (95 % CI) | ours mean | authors mean | "
-        "ours Q1-Q3 | authors Q1-Q3 | KS D (p) | target | wall s | compile s | s/setting |",
-        "|---|---:|---:|---:|---:|---:|---|---|---|---|---:|---:|---:|",
+        "ours Q1-Q3 | authors Q1-Q3 | KS D (p) | identical pairs ours/authors | target | wall s | "
+        "compile s | s/setting |",
+        "|---|---:|---:|---:|---:|---:|---|---|---|---|---|---:|---:|---:|",
     ]
     for r in rows:
         o, t, tm = r["ours"], r["authors"], r["timing"]
+        same = r["identical_dropconnect_pairs"]
         wall = tm.get("seconds", float("nan"))
         partial = "" if r["complete"] else f" ({o['n']} settings so far)"
         comp = tm.get("compile_seconds", float("nan"))
@@ -206,6 +270,7 @@ def main() -> int:
             f"{r['median_gap']:+.3f} ({lo:+.3f} to {hi:+.3f}) | "
             f"{o['mean']:.3f} | {t['mean']:.3f} | {o['q1']:.3f}-{o['q3']:.3f} | "
             f"{t['q1']:.3f}-{t['q3']:.3f} | {r['ks_statistic']:.2f} ({r['ks_pvalue']:.2g}) | "
+            f"{same['ours']}/{same['authors']} of {same['pairs']} | "
             f"{'met' if r['meets_target'] else 'MISSED'}{partial} | "
             f"{wall:.0f} | {comp:.0f} | "
             f"{wall / max(o['n'], 1):.2f} |"

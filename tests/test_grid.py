@@ -569,3 +569,34 @@ def test_a_batch_killed_before_its_records_were_saved_resumes_from_its_checkpoin
     assert not any((tmp_path / "checkpoints").iterdir())  # removed once the records are saved
     expected = steps["first_results"]["records"]
     assert _metrics(list(resumed.records)) == _metrics(expected)
+
+
+def test_grid_shared_key_trains_equal_columns_once(tmp_path, small_grid):
+    """``--keys shared``: every column runs with the same key, as the authors' program did, so
+    a column that differs only in DropConnect (S17 = S1 + bit 4) is S1's run, trained once;
+    other settings on the same key are other runs. A folder of per-column keys is not
+    resumed with shared ones."""
+    root, steps = small_grid
+    cols = {"Tiny-S1": column(1), "Tiny-S17": column(17), "Tiny-S11": column(11)}
+    settings = write_settings(tmp_path / "executionSettings.csv", cols)
+    out_dir = tmp_path / "shared"
+    code, out, err = cli(
+        "grid", settings, "--data", root / "Fold-1", "--out", out_dir, "--keys", "shared"
+    )
+    assert code == 0, err
+    doc = _results(out_dir)
+    assert doc["keys"] == "shared"
+    assert sum(c["runs"] for c in doc["timing"]["calls"]) == 2  # S17 was not trained
+    records = {r["name"]: r for r in doc["records"]}
+    assert records["Tiny-S17"]["same_run_as"] == "Tiny-S1"
+    assert records["Tiny-S17"]["test"] == records["Tiny-S1"]["test"]
+    assert "same_run_as" not in records["Tiny-S11"]
+    # S1 under the shared key (fold_in(key(0), 0)) is another run than under its own key
+    first = {r["name"]: r for r in steps["first_results"]["records"]}
+    assert _metrics([records["Tiny-S1"]]) != _metrics([first["Tiny-S1"]])
+    # resuming a per-column folder with shared keys would mix two protocols
+    per_column = root / "out-a"
+    code, _, err = cli(
+        "grid", settings, "--data", root / "Fold-1", "--out", per_column, "--keys", "shared"
+    )
+    assert code == 2 and "keys" in err and "per-column" in err

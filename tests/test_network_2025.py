@@ -317,27 +317,41 @@ def test_standardize_2025_by_hand() -> None:
     ],
     ids=["2x2-f64", "4x4-f32", "17x85-f64", "17x85-f32"],
 )
-def test_standardize_2025_zero_spread_gives_zero(shape: tuple[int, int], x64: bool) -> None:
-    """All weights equal (the Singularity start): the standardised weights are 0.
+def test_standardize_2025_zero_spread_gives_one(shape: tuple[int, int], x64: bool) -> None:
+    """All weights equal (the Singularity start): every standardised weight is 1, removed
+    ones stay 0.
 
+    The authors' program divides the common rounding residue of the mean by itself (+-1);
+    their grids show the L2 term unchanged from the start on (see ``standardize_2025``). We
+    decide zero spread exactly, so the result does not depend on how the mean rounds.
     (Finite outputs and gradients at the Singularity start: see the gradient test.)"""
     with jax.enable_x64(x64):
         out = jax.jit(standardize_2025)(jnp.full(shape, A))
-    np.testing.assert_array_equal(out, np.zeros(shape))
+        keep = np.arange(np.prod(shape)).reshape(shape) % 3 != 0
+        kept = jax.jit(standardize_2025)(jnp.full(shape, A), jnp.asarray(keep))
+    np.testing.assert_array_equal(out, np.ones(shape))
+    np.testing.assert_array_equal(kept, keep.astype(float))
 
 
-def test_singularity_network_has_zero_weights_and_penalty() -> None:
-    """The published DLBCL architecture at its Singularity start, with standardisation."""
+def test_singularity_network_has_unit_weights_and_uniform_outputs() -> None:
+    """The published DLBCL architecture at its Singularity start, with standardisation: every
+    standardised weight is 1, so the L1 and L2 means are 1 (the values they keep later, for
+    L2: n / (n + eps) = 1), and the outputs are uniform."""
     spec = dj.NetworkSpec.reference_2025(17, (85, 64), 2, standardize_weights=True)
+    x = np.random.default_rng(0).normal(size=(5, 17))
     with jax.enable_x64(True):
         coords = dj.init_coords(jax.random.key(0), spec, "singularity")
-        weights, penalty = jax.jit(
-            lambda c: (dj.layer_weights(spec, c), weight_penalty(spec, c, 0.01, 0.01))
+        weights, penalty, proba = jax.jit(
+            lambda c: (
+                dj.layer_weights(spec, c),
+                weight_penalty(spec, c, 0.01, 0.01),
+                dj.apply(spec, c, jnp.asarray(x)),
+            )
         )(coords)
-    # (observed: the first layer's 17 x 85 weights are all 1.0, the penalty 0.0041 instead of 0)
-    largest = [float(np.abs(np.asarray(w)).max()) for w in weights]
-    assert largest == [0.0, 0.0, 0.0], largest
-    assert float(penalty) == 0.0, float(penalty)
+    for w in weights:
+        np.testing.assert_array_equal(w, np.ones(w.shape))
+    assert float(penalty) == pytest.approx(0.02, abs=1e-15)
+    np.testing.assert_array_equal(proba, np.full((5, 2), 0.5))
 
 
 # ------------------------------------------------------------------------------------------------

@@ -156,8 +156,10 @@ def _finished(out: Path | None, meta: Mapping[str, Any] | None = None) -> list[d
         raise DataError(
             f"{path}: not a results file of 'debinn grid'; move it away or choose another --out"
         ) from None
-    for key in ("seed", "data", "dtype"):
-        if meta is not None and key in doc and doc[key] != meta[key]:
+    if meta is not None and "keys" in meta:  # files from before --keys: per-column keys
+        doc.setdefault("keys", "per-column")
+    for key in ("seed", "data", "dtype", "keys"):
+        if meta is not None and key in doc and key in meta and doc[key] != meta[key]:
             raise DataError(
                 f"{path}: written by a grid with {key} {doc[key]!r}, this one has "
                 f"{meta[key]!r}; pass --restart to start over, or choose another --out"
@@ -174,6 +176,7 @@ def run_grid(
     batch: int = 16,
     resume: bool = True,
     progress: Callable[[str], None] | None = None,
+    shared_key: bool = False,
 ) -> GridResult:
     """Train every run on every fold (one GA run each, as the authors did); score the test sets.
 
@@ -196,6 +199,11 @@ def run_grid(
         batch: runs per compiled call.
         resume: skip finished (column, fold) pairs found in ``out``.
         progress: called with one line per finished call.
+        shared_key: every column on fold f uses ``fold_in(key(seed), f)``, as the authors'
+            program ran every setting with the same seed. Columns whose network and GA
+            settings are then equal (they differ only in keys without effect, such as
+            DropConnect) are the same run: it is trained once and its record repeated, with
+            ``same_run_as`` naming the column that was trained.
 
     Returns:
         A :class:`GridResult`; records hold ``name``, ``fold``, ``test``/``train`` metrics
@@ -218,6 +226,7 @@ def run_grid(
         "seed": seed,
         "data": data_name,
         "dtype": str(jnp.zeros(()).dtype),
+        "keys": "shared" if shared_key else "per-column",
     }
     records = _finished(out_dir, meta) if resume else []
     done = {(r["name"], r["fold"]) for r in records}
@@ -237,12 +246,29 @@ def run_grid(
             y = np.asarray(fold.train.y)
             for (spec, cfg), members in groups.items():
                 todo = [(i, r) for i, r in members if (r.name, fold_name) not in done]
+                twins: dict[str, list[tuple[int, GridRun]]] = {}
+                if shared_key:  # equal settings and key: one training serves them all
+                    first: dict[tuple[Any, Any], GridRun] = {}
+                    unique = []
+                    for i, r in todo:
+                        sig = (r.spec, r.config)
+                        if sig in first:
+                            twins.setdefault(first[sig].name, []).append((i, r))
+                        else:
+                            first[sig] = r
+                            unique.append((i, r))
+                    todo = unique
                 for start in range(0, len(todo), batch):
                     part = todo[start : start + batch]
                     t_call = time.perf_counter()
                     c0 = compiled["seconds"]
                     fold_key = jax.random.fold_in(jax.random.key(seed), f_idx)
-                    keys = jax.numpy.stack([jax.random.fold_in(fold_key, i) for i, _ in part])
+                    keys = jax.numpy.stack(
+                        [
+                            fold_key if shared_key else jax.random.fold_in(fold_key, i)
+                            for i, _ in part
+                        ]
+                    )
                     settings = _sweep_settings([r for _, r in part])
                     ckpt_path = None
                     if ckpt_dir is not None:  # a killed batch resumes mid-run
@@ -281,6 +307,10 @@ def run_grid(
                                 "shift_scale": r.spec.shift_scale,
                             }
                         )
+                        for i2, r2 in twins.get(r.name, []):
+                            records.append(
+                                {**records[-1], "name": r2.name, "index": i2, "same_run_as": r.name}
+                            )
                     timing["calls"].append(
                         {
                             "runs": len(part),

@@ -127,7 +127,14 @@ def standardize_2025(w: jax.Array, keep: jax.Array | None = None) -> jax.Array:
 
     ``m = mean``, ``sd = sqrt(sum (w - m)^2 / (n + DBL_EPS))`` over the ``n`` kept weights,
     ``w <- (w - m) / sd`` (no epsilon added to sd); at zero spread (the Singularity start) every
-    weight becomes 0. Removed entries (``keep`` False) stay 0.
+    kept weight becomes 1. Removed entries (``keep`` False) stay 0.
+
+    Zero spread: the authors' program divides the deviations from the rounded mean, which for
+    equal weights are one common rounding residue, by their own root mean square, giving every
+    weight +-1 (the sign depends on how the mean rounds). Their grids show it: adding L2 to a
+    setting with standardisation left the run unchanged in all 320 such pairs, which needs the
+    L2 term (mean w^2) to be the same at the start as after it (``n / (n + eps)`` = 1). We use
+    +1: equal weights give uniform outputs whatever their sign, and the L1/L2 terms are 1.
     """
     if keep is None:
         keep = jnp.ones(w.shape, bool)
@@ -136,11 +143,12 @@ def standardize_2025(w: jax.Array, keep: jax.Array | None = None) -> jax.Array:
     m = jnp.sum(w * kept) / jnp.maximum(n, 1.0)
     sd = _safe_sqrt(jnp.sum(jnp.square(w - m) * kept) / (n + DBL_EPS))
     # zero spread decided exactly (all kept weights equal), not by sd > 0: the rounded mean of
-    # equal weights can differ from them by an ulp, which would make every weight +-1
+    # equal weights may or may not differ from them by an ulp (XLA sums in another order than
+    # the authors' loop), so the residue's sign and even its existence are not reproducible
     spread = jnp.max(jnp.where(keep, w, -jnp.inf)) - jnp.min(jnp.where(keep, w, jnp.inf))
     varied = jax.lax.stop_gradient(spread) > 0
-    out = (w - m) / jnp.where(varied, sd, 1.0)
-    return jnp.where(keep & varied, out, 0.0)
+    out = jnp.where(varied, (w - m) / jnp.where(varied, sd, 1.0), 1.0)
+    return jnp.where(keep, out, 0.0)
 
 
 def median_keep_mask(d2: jax.Array) -> jax.Array:

@@ -1,0 +1,50 @@
+"""experiments/grid_compare.py: the DropConnect pairing of the authors' grids and the bootstrap."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "experiments" / "grid_compare.py"
+
+
+@pytest.fixture(scope="module")
+def gc():
+    spec = importlib.util.spec_from_file_location("grid_compare", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_dropconnect_pairs_differ_only_in_bit_4(gc):
+    # S - 1 = 4 (group normalisation) and 20 (the same plus DropConnect) share a pair
+    assert gc.dropconnect_pair("HECKTOR-3H-Hinton-S5") == gc.dropconnect_pair("X-S21") == 4
+    assert gc.dropconnect_pair("X-S37") == 36  # bit 5 (L2) is another setting
+    assert gc.dropconnect_pair("X-S128") == gc.dropconnect_pair("X-S112") == 111
+    pairs = {gc.dropconnect_pair(f"X-S{s}") for s in range(1, 129)}
+    assert len(pairs) == 64
+
+
+def test_identical_pairs_counts_equal_results(gc):
+    values = {"X-S1": 0.7, "X-S17": 0.7, "X-S2": 0.6, "X-S18": 0.65, "X-S3": 0.5}
+    assert gc.identical_pairs(values) == (1, 2)  # S3 has no partner
+
+
+def test_cluster_bootstrap_counts_duplicated_runs_once(gc):
+    rng = np.random.default_rng(1)
+    keys = [f"X-S{s}" for s in range(1, 129)]
+    pair = np.array([gc.dropconnect_pair(k) for k in keys])
+    ours = rng.normal(0.7, 0.08, 128)  # 128 independent runs
+    distinct = {p: v for p, v in zip(range(128), rng.normal(0.7, 0.08, 128))}
+    theirs = np.array([distinct[p] for p in pair])  # 64 runs, each reported twice
+    naive = gc.median_gap_interval(ours, theirs)
+    clustered = gc.median_gap_interval(ours, theirs, clusters=pair)
+    gap = np.median(ours) - np.median(theirs)
+    assert naive[0] < gap < naive[1] and clustered[0] < gap < clustered[1]
+    # 64 distinct values carry less information than 128: the honest interval is wider
+    assert clustered[1] - clustered[0] > 1.1 * (naive[1] - naive[0])
+    # seeded: the same numbers every time
+    assert gc.median_gap_interval(ours, theirs, clusters=pair) == clustered
