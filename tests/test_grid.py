@@ -415,6 +415,8 @@ def test_grid_runs_and_writes_results(small_grid):
     assert "3 columns x 1 fold(s), data SYN" in out
     assert "Regularizer/DropConnect" in out  # listed as inert
     assert "done: 3 runs" in out
+    # a line per chunk of generations while a batch trains
+    assert "Tiny-S1,Tiny-S11,Tiny-S101: generation " in out and "runs still training" in out
     doc = steps["first_results"]
     records = doc["records"]
     assert [r["name"] for r in records] == ["Tiny-S1", "Tiny-S11", "Tiny-S101"]

@@ -284,6 +284,7 @@ def run_grid(
                         settings=settings,
                         run_batch_size=1,
                         checkpoint=ckpt_path,
+                        callback=None if progress is None else _chunk_progress(progress, part),
                     )
                     seconds = time.perf_counter() - t_call
                     for j, (i, r) in enumerate(part):
@@ -339,6 +340,26 @@ def run_grid(
         _write_outputs(out_dir, records, data_name, {**meta, "timing": timing})
     records.sort(key=lambda r: (r["fold"], r["index"]))
     return GridResult(records=tuple(records), timing=timing)
+
+
+def _chunk_progress(
+    progress: Callable[[str], None], part: Sequence[tuple[int, GridRun]]
+) -> Callable[[int, Mapping[str, Any]], None]:
+    """A ``run_many`` chunk callback: one line per chunk of generations of a batch (a batch of
+    slow settings runs for many minutes before its records are written)."""
+    t0 = time.perf_counter()
+    names = ",".join(r.name for _, r in part)
+    if len(part) > 3:
+        names = f"{part[0][1].name} ... {part[-1][1].name} ({len(part)} columns)"
+
+    def report(step: int, history: Mapping[str, Any]) -> None:
+        active = int(np.sum(np.isfinite(np.asarray(history["train_fitness"])[:, -1])))
+        progress(
+            f"  {names}: generation {step + 1}, {active}/{len(part)} runs still training "
+            f"({time.perf_counter() - t0:.0f} s)"
+        )
+
+    return report
 
 
 def _sweep_settings(runs: Sequence[GridRun]) -> dict[str, np.ndarray]:
