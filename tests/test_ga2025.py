@@ -610,7 +610,7 @@ def test_l2_is_inert_under_weight_standardisation_in_float64(blobs):
     # The authors ran every grid setting with one seed; settings S and S + 32 (L2 0.01 added)
     # gave identical results with weight standardisation on (316 of the 320 such pairs in the
     # 10 grids of ../shared/reference/grid; 2-10 of 32 per grid without it). Standardised
-    # weights have mean w^2 = n / (n + eps) = 1 for every individual, the Singularity start
+    # weights have mean w^2 = (n + eps) / n = 1 for every individual, the Singularity start
     # included (its weights standardise to 1; with 0 there, this test fails: the hall of fame
     # takes other entries in generation 1), and the same penalty is added to the train and the
     # validation parts. With standardisation off L2 changes the run. (In float32 the constant's

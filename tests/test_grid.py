@@ -596,9 +596,35 @@ def test_grid_shared_key_trains_equal_columns_once(tmp_path, small_grid):
     # S1 under the shared key (fold_in(key(0), 0)) is another run than under its own key
     first = {r["name"]: r for r in steps["first_results"]["records"]}
     assert _metrics([records["Tiny-S1"]]) != _metrics([first["Tiny-S1"]])
+    # resumed after only S1 ran: S17 is copied from S1's record, S11 alone is trained
+    part = tmp_path / "part"
+    args = (settings, "--data", root / "Fold-1", "--out", part, "--keys", "shared")
+    assert cli("grid", *args, "--only", "Tiny-S1")[0] == 0
+    code, out, err = cli("grid", *args)
+    assert code == 0, err
+    resumed = {r["name"]: r for r in _results(part)["records"]}
+    assert sum(c["runs"] for c in _results(part)["timing"]["calls"]) == 1
+    assert resumed["Tiny-S17"]["same_run_as"] == "Tiny-S1"
+    assert resumed["Tiny-S17"]["seconds"] == 0.0
+    assert _metrics([resumed[n] for n in cols]) == _metrics([records[n] for n in cols])
     # resuming a per-column folder with shared keys would mix two protocols
     per_column = root / "out-a"
     code, _, err = cli(
         "grid", settings, "--data", root / "Fold-1", "--out", per_column, "--keys", "shared"
     )
     assert code == 2 and "keys" in err and "per-column" in err
+
+
+def test_grid_refuses_to_resume_a_folder_of_the_old_zero_spread_rule(tmp_path, small_grid):
+    """Folders written before the zero-spread rule changed (no ``zero_spread_weight``: weights
+    standardised to 0) are not resumed: runs with standardisation differ between the rules."""
+    root, steps = small_grid
+    old = tmp_path / "old"
+    old.mkdir()
+    doc = dict(steps["first_results"])
+    del doc["zero_spread_weight"]
+    del doc["keys"]
+    (old / "results.json").write_text(json.dumps(doc))
+    settings = root / "executionSettings.csv"
+    code, _, err = cli("grid", settings, "--data", root / "Fold-1", "--out", old)
+    assert code == 2 and "zero_spread_weight 0" in err and "--restart" in err

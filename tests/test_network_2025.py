@@ -333,10 +333,23 @@ def test_standardize_2025_zero_spread_gives_one(shape: tuple[int, int], x64: boo
     np.testing.assert_array_equal(kept, keep.astype(float))
 
 
+@pytest.mark.parametrize("d2_min", [10.0, 100.0, 120.0])
+def test_standardize_2025_tiny_weights_in_float32(d2_min: float) -> None:
+    """Standardisation is scale-free: a layer whose connections are all long (weights 1e-18 to
+    1e-21, squares below float32's range) standardises in float32 as in float64."""
+    d2 = d2_min + np.random.default_rng(0).uniform(0, 5, (17, 85))
+    w = A * np.exp(-0.4 * d2)
+    out32 = np.asarray(jax.jit(standardize_2025)(jnp.asarray(w, jnp.float32)))
+    with jax.enable_x64(True):
+        out64 = np.asarray(jax.jit(standardize_2025)(jnp.asarray(w)))
+    assert np.isfinite(out32).all()
+    np.testing.assert_allclose(out32, out64, rtol=0, atol=1e-5)
+
+
 def test_singularity_network_has_unit_weights_and_uniform_outputs() -> None:
     """The published DLBCL architecture at its Singularity start, with standardisation: every
     standardised weight is 1, so the L1 and L2 means are 1 (the values they keep later, for
-    L2: n / (n + eps) = 1), and the outputs are uniform."""
+    L2: (n + eps) / n = 1), and the outputs are uniform."""
     spec = dj.NetworkSpec.reference_2025(17, (85, 64), 2, standardize_weights=True)
     x = np.random.default_rng(0).normal(size=(5, 17))
     with jax.enable_x64(True):

@@ -142,7 +142,8 @@ def _finished(out: Path | None, meta: Mapping[str, Any] | None = None) -> list[d
 
     Raises:
         DataError: the file is not a grid results file, or it was written with another seed,
-            data name or precision than ``meta`` (resuming would mix two grids).
+            data name, precision, key protocol or zero-spread rule than ``meta`` (resuming
+            would mix two grids).
     """
     if out is None or not (out / "results.json").is_file():
         return []
@@ -156,9 +157,10 @@ def _finished(out: Path | None, meta: Mapping[str, Any] | None = None) -> list[d
         raise DataError(
             f"{path}: not a results file of 'debinn grid'; move it away or choose another --out"
         ) from None
-    if meta is not None and "keys" in meta:  # files from before --keys: per-column keys
+    if meta is not None:  # files from before these fields: per-column keys, weights 0
         doc.setdefault("keys", "per-column")
-    for key in ("seed", "data", "dtype", "keys"):
+        doc.setdefault("zero_spread_weight", 0)
+    for key in ("seed", "data", "dtype", "keys", "zero_spread_weight"):
         if meta is not None and key in doc and key in meta and doc[key] != meta[key]:
             raise DataError(
                 f"{path}: written by a grid with {key} {doc[key]!r}, this one has "
@@ -198,7 +200,7 @@ def run_grid(
             ``fold_in(fold_in(key(seed), f), i)``.
         batch: runs per compiled call.
         resume: skip finished (column, fold) pairs found in ``out``.
-        progress: called with one line per finished call.
+        progress: called with one line per chunk of generations and one per finished call.
         shared_key: every column on fold f uses ``fold_in(key(seed), f)``, as the authors'
             program ran every setting with the same seed. Columns whose network and GA
             settings are then equal (they differ only in keys without effect, such as
@@ -211,6 +213,7 @@ def run_grid(
     """
     import jax
 
+    from debinn_jax.checkpoint import digest
     from debinn_jax.network import apply
     from debinn_jax.sweep import run_many
 
@@ -227,6 +230,9 @@ def run_grid(
         "data": data_name,
         "dtype": str(jnp.zeros(()).dtype),
         "keys": "shared" if shared_key else "per-column",
+        # the standardised weight at zero spread (0 before 2026-12-02): runs with
+        # standardisation differ between the two rules, so a grid is not resumed across them
+        "zero_spread_weight": 1,
     }
     records = _finished(out_dir, meta) if resume else []
     done = {(r["name"], r["fold"]) for r in records}
@@ -248,16 +254,7 @@ def run_grid(
                 todo = [(i, r) for i, r in members if (r.name, fold_name) not in done]
                 twins: dict[str, list[tuple[int, GridRun]]] = {}
                 if shared_key:  # equal settings and key: one training serves them all
-                    first: dict[tuple[Any, Any], GridRun] = {}
-                    unique = []
-                    for i, r in todo:
-                        sig = (r.spec, r.config)
-                        if sig in first:
-                            twins.setdefault(first[sig].name, []).append((i, r))
-                        else:
-                            first[sig] = r
-                            unique.append((i, r))
-                    todo = unique
+                    todo, twins = _dedupe(todo, members, records, fold_name)
                 for start in range(0, len(todo), batch):
                     part = todo[start : start + batch]
                     t_call = time.perf_counter()
@@ -272,8 +269,9 @@ def run_grid(
                     settings = _sweep_settings([r for _, r in part])
                     ckpt_path = None
                     if ckpt_dir is not None:  # a killed batch resumes mid-run
+                        which = digest(meta["keys"], [i for i, _ in part])[:12]
                         ckpt_path = ckpt_dir / (
-                            f"{fold_name}-{part[0][0]}-{part[-1][0]}-n{len(part)}.ckpt"
+                            f"{fold_name}-{part[0][0]}-{part[-1][0]}-n{len(part)}-{which}.ckpt"
                         )
                     sweep = run_many(
                         spec,
@@ -308,10 +306,9 @@ def run_grid(
                                 "shift_scale": r.spec.shift_scale,
                             }
                         )
+                        trained = records[-1]
                         for i2, r2 in twins.get(r.name, []):
-                            records.append(
-                                {**records[-1], "name": r2.name, "index": i2, "same_run_as": r.name}
-                            )
+                            records.append(_twin_record(trained, r2.name, i2))
                     timing["calls"].append(
                         {
                             "runs": len(part),
@@ -340,6 +337,46 @@ def run_grid(
         _write_outputs(out_dir, records, data_name, {**meta, "timing": timing})
     records.sort(key=lambda r: (r["fold"], r["index"]))
     return GridResult(records=tuple(records), timing=timing)
+
+
+def _twin_record(trained: Mapping[str, Any], name: str, index: int) -> dict[str, Any]:
+    """The record of a column that is the same run as ``trained`` (shared keys, equal
+    settings): its own name and index, no seconds of its own, ``same_run_as``."""
+    return {**trained, "name": name, "index": index, "seconds": 0.0, "same_run_as": trained["name"]}
+
+
+def _dedupe(
+    todo: list[tuple[int, GridRun]],
+    members: Sequence[tuple[int, GridRun]],
+    records: list[dict[str, Any]],
+    fold_name: str,
+) -> tuple[list[tuple[int, GridRun]], dict[str, list[tuple[int, GridRun]]]]:
+    """Shared keys: the columns of ``todo`` that need training, and the twins of each.
+
+    Columns with equal network and GA settings are one run. A column whose run is already in
+    ``records`` (an earlier, interrupted grid) gets its record appended here, without training.
+
+    Returns:
+        ``(unique, twins)``: the columns to train, and per trained column's name the other
+        columns ``(index, run)`` that are the same run.
+    """
+    finished = {r["name"]: r for r in records if r["fold"] == fold_name}
+    first: dict[tuple[Any, Any], GridRun] = {}
+    for _, r in members:  # runs already trained come first
+        if r.name in finished and "same_run_as" not in finished[r.name]:
+            first.setdefault((r.spec, r.config), r)
+    unique: list[tuple[int, GridRun]] = []
+    twins: dict[str, list[tuple[int, GridRun]]] = {}
+    for i, r in todo:
+        sig = (r.spec, r.config)
+        if sig not in first:
+            first[sig] = r
+            unique.append((i, r))
+        elif first[sig].name in finished:
+            records.append(_twin_record(finished[first[sig].name], r.name, i))
+        else:
+            twins.setdefault(first[sig].name, []).append((i, r))
+    return unique, twins
 
 
 def _chunk_progress(

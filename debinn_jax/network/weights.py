@@ -134,22 +134,33 @@ def standardize_2025(w: jax.Array, keep: jax.Array | None = None) -> jax.Array:
     weight +-1 (the sign depends on how the mean rounds). Their grids show it: adding L2 to a
     setting with standardisation left the run unchanged in 316 of 320 such pairs, which is
     guaranteed only when the L2 term (mean w^2) is the same at the start as after it
-    (``n / (n + eps)`` = 1; with 0 at the start a tiny network's hall of fame took other entries,
-    though on DLBCL 1H no run changed). We use +1: equal weights give uniform outputs whatever
-    their sign, and the L1/L2 terms are 1.
+    (``(n + eps) / n`` = 1; with 0 at the start a tiny network's hall of fame took other
+    entries, though on DLBCL 1H no run changed). We use +1: the L1/L2 terms are then 1, and at
+    the Singularity start, where every layer's weights are equal, the outputs are uniform
+    whatever the sign.
+
+    The deviations are divided by their largest magnitude before they are squared (the result
+    is the same up to rounding): in float32 the squares of a layer whose weights are all below
+    about 1e-18 (every connection longer than d^2 ~ 100) would underflow, giving wrong or
+    non-finite weights where float64 gives the right ones.
     """
     if keep is None:
         keep = jnp.ones(w.shape, bool)
     kept = keep.astype(w.dtype)
     n = jnp.sum(kept)
     m = jnp.sum(w * kept) / jnp.maximum(n, 1.0)
-    sd = _safe_sqrt(jnp.sum(jnp.square(w - m) * kept) / (n + DBL_EPS))
+    dev = (w - m) * kept
     # zero spread decided exactly (all kept weights equal), not by sd > 0: the rounded mean of
     # equal weights may or may not differ from them by an ulp (XLA sums in another order than
     # the authors' loop), so the residue's sign and even its existence are not reproducible
     spread = jnp.max(jnp.where(keep, w, -jnp.inf)) - jnp.min(jnp.where(keep, w, jnp.inf))
     varied = jax.lax.stop_gradient(spread) > 0
-    out = jnp.where(varied, (w - m) / jnp.where(varied, sd, 1.0), 1.0)
+    # the result does not depend on this factor, so its gradient is not needed
+    big = jax.lax.stop_gradient(jnp.max(jnp.abs(dev)))
+    big = jnp.where(varied & (big > 0), big, 1.0)
+    u = dev / big
+    sd = _safe_sqrt(jnp.sum(jnp.square(u)) / (n + DBL_EPS))
+    out = jnp.where(varied, u / jnp.where(varied, sd, 1.0), 1.0)
     return jnp.where(keep, out, 0.0)
 
 
