@@ -210,7 +210,7 @@ def main() -> int:
             b = np.array([theirs[k] for k in common])
             pair = np.array([dropconnect_pair(k) for k in common])
             # the authors' DropConnect-on half repeats the off half: test on the off halves
-            off = np.array([not (setting_number(k) - 1) & 16 for k in common])
+            off = np.array([dropconnect_pair(k) == setting_number(k) - 1 for k in common])
             ks = ks_2samp(a[off], b[off])
             so, st = stats(a), stats(b)
             gap_lo, gap_hi = median_gap_interval(a, b, clusters=pair)

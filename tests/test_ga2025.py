@@ -56,6 +56,10 @@ def _blobs(n0: int = 24, n1: int = 16, seed: int = 0) -> tuple[np.ndarray, np.nd
 # and static settings as the small grid of test_grid.py, which shares the compiled sweep.
 TINY = NetworkSpec.reference_2025(3, (4,), 2, normalization="none")
 TINY_CFG = GAConfig.reference_2025(generations=12)
+# TINY with every per-run switch compiled in (each run of a sweep turns them on or off)
+TINY_ALL_SWITCHES = dataclasses.replace(
+    TINY, standardize_weights=True, normalization="activation", spatial_dropout=True
+)
 
 
 def _flat(coords) -> np.ndarray:
@@ -582,9 +586,7 @@ def test_run_many_switches_off_equal_a_spec_without_the_features(blobs):
     X, y = blobs
     cfg = dataclasses.replace(TINY_CFG, generations=6, early_stopping=None)
     # every switch enabled in the spec (as test_grid.py's compiled group), turned off per run
-    spec_on = dataclasses.replace(
-        TINY, standardize_weights=True, normalization="activation", spatial_dropout=True
-    )
+    spec_on = TINY_ALL_SWITCHES
     key = jax.random.key(7)
     keys = jnp.stack([key, key, key])
     settings = {
@@ -618,9 +620,7 @@ def test_l2_is_inert_under_weight_standardisation_in_float64(blobs):
     # DLBCL 1H the 32 such pairs stayed identical.)
     X, y = blobs
     cfg = dataclasses.replace(TINY_CFG, generations=16, early_stopping=None)
-    spec_on = dataclasses.replace(
-        TINY, standardize_weights=True, normalization="activation", spatial_dropout=True
-    )
+    spec_on = TINY_ALL_SWITCHES
     key = jax.random.key(3)
     settings = {
         "standardize_weights": [1, 1, 0, 0],

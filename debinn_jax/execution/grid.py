@@ -161,7 +161,7 @@ def _finished(out: Path | None, meta: Mapping[str, Any] | None = None) -> list[d
         doc.setdefault("keys", "per-column")
         doc.setdefault("zero_spread_weight", 0)
     for key in ("seed", "data", "dtype", "keys", "zero_spread_weight"):
-        if meta is not None and key in doc and key in meta and doc[key] != meta[key]:
+        if meta is not None and key in doc and doc[key] != meta[key]:
             raise DataError(
                 f"{path}: written by a grid with {key} {doc[key]!r}, this one has "
                 f"{meta[key]!r}; pass --restart to start over, or choose another --out"
