@@ -52,6 +52,59 @@ def authors_bacc(path: Path) -> dict[str, float]:
     return out
 
 
+def authors_rates(path: Path) -> dict[str, tuple[float, float, float]]:
+    """The authors' test (SNS, SPC, ACC) per setting, as fractions (``summary.csv``, in %)."""
+    lines = [ln for ln in path.read_text().splitlines() if ln.strip()]
+    header = lines[0].split(";")
+    cols = [header.index(c) for c in ("SNS (m)", "SPC (m)", "ACC (m)")]
+    out = {}
+    for ln in lines[1:]:
+        cells = ln.split(";")
+        out[cells[0]] = tuple(float(cells[c]) / 100.0 for c in cols)
+    return out
+
+
+def ours_rates(path: Path) -> dict[str, tuple[float, float, float]]:
+    """Our test (SNS, SPC, ACC) per setting, keyed like the authors' summary."""
+    doc = json.loads(path.read_text())
+    return {
+        f"{doc['data']}-{r['name']}": tuple(r["test"][m] for m in ("SNS", "SPC", "ACC"))
+        for r in doc["records"]
+    }
+
+
+def split_prevalence(rates: np.ndarray) -> float:
+    """The share of class 1 (the positive class of SNS) in the test split, from the metrics.
+
+    ``ACC = SNS * pi + SPC * (1 - pi)`` gives ``pi = (ACC - SPC) / (SNS - SPC)`` for every run
+    whose sensitivity and specificity differ; the median over such runs is returned.
+
+    Args:
+        rates: ``(n, 3)`` rows of (SNS, SPC, ACC) of runs on one test split.
+
+    Raises:
+        ValueError: when no run has ``|SNS - SPC| >= 0.05`` (the share is then undetermined).
+    """
+    sns, spc, acc = rates[:, 0], rates[:, 1], rates[:, 2]
+    usable = np.abs(sns - spc) >= 0.05
+    if not usable.any():
+        raise ValueError("every run has SNS == SPC: the test split's class shares are unknown")
+    return float(np.median((acc[usable] - spc[usable]) / (sns[usable] - spc[usable])))
+
+
+def predicted_class1_share(rates: np.ndarray, prevalence: float) -> np.ndarray:
+    """Share of test cases each run predicts as class 1: ``SNS pi + (1 - SPC)(1 - pi)``.
+
+    Args:
+        rates: ``(n, 3)`` rows of (SNS, SPC, ACC).
+        prevalence: the share of class 1 in the test split (:func:`split_prevalence`).
+
+    Returns:
+        ``(n,)`` shares in [0, 1].
+    """
+    return rates[:, 0] * prevalence + (1.0 - rates[:, 1]) * (1.0 - prevalence)
+
+
 def ours_bacc(path: Path) -> tuple[dict[str, float], dict]:
     """Our test BACC per setting, keyed like the authors' summary (``<Data>-<column>``)."""
     doc = json.loads(path.read_text())
@@ -123,6 +176,28 @@ def median_gap_interval(
         gaps[t] = np.median(a[pick_a]) - np.median(b[pick_b])
     lo, hi = np.percentile(gaps, [2.5, 97.5])
     return float(lo), float(hi)
+
+
+def class_shares(ours_path: Path, ref_path: Path, keys: list[str]) -> dict[str, float]:
+    """Mean share of test cases predicted as class 1, ours vs the authors', over ``keys``.
+
+    A Mann-Whitney test compares the two sets of shares (``keys`` should be the DropConnect-off
+    settings, one per authors' run). Balanced accuracy does not show which class a program's
+    networks favour; this does.
+    """
+    from scipy.stats import mannwhitneyu
+
+    ours, theirs = ours_rates(ours_path), authors_rates(ref_path)
+    a = np.array([ours[k] for k in keys])
+    b = np.array([theirs[k] for k in keys])
+    prevalence = split_prevalence(np.concatenate([a, b]))
+    sa, sb = predicted_class1_share(a, prevalence), predicted_class1_share(b, prevalence)
+    return {
+        "test_prevalence": prevalence,
+        "ours": float(sa.mean()),
+        "authors": float(sb.mean()),
+        "mannwhitney_p": float(mannwhitneyu(sa, sb).pvalue),
+    }
 
 
 def paired_rows(runs: Path, other: Path) -> list[dict]:
@@ -214,6 +289,7 @@ def main() -> int:
             ks = ks_2samp(a[off], b[off])
             so, st = stats(a), stats(b)
             gap_lo, gap_hi = median_gap_interval(a, b, clusters=pair)
+            share = class_shares(ours_path, ref_path, [k for k, o in zip(common, off) if o])
             same_ours, n_pairs = identical_pairs({k: ours[k] for k in common})
             same_theirs, _ = identical_pairs({k: theirs[k] for k in common})
             rows.append(
@@ -230,6 +306,7 @@ def main() -> int:
                         "authors": same_theirs,
                         "pairs": n_pairs,
                     },
+                    "predicted_class1_share": share,
                     "median_gap": so["median"] - st["median"],
                     "median_gap_ci95": [gap_lo, gap_hi],
                     "meets_target": bool(so["median"] >= st["median"] - GRID_MARGIN),
@@ -287,6 +364,20 @@ def main() -> int:
         lines.append(
             f"| {data} | {p['n']} | {p['ours_median']:.3f} | {p['authors_median']:.3f} | "
             f"{gap:+.3f} ({lo:+.3f} to {hi:+.3f}) | {'met' if p['meets_target'] else 'MISSED'} |"
+        )
+    lines += [
+        "",
+        "Share of test cases predicted as class 1 (the positive class of SNS), mean over the "
+        "DropConnect-off settings; Mann-Whitney test ours vs the authors':",
+        "",
+        "| grid | class 1 in the test split | ours | authors | Mann-Whitney p |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        sh = r["predicted_class1_share"]
+        lines.append(
+            f"| {r['grid']} | {sh['test_prevalence']:.3f} | {sh['ours']:.3f} | "
+            f"{sh['authors']:.3f} | {sh['mannwhitney_p']:.2g} |"
         )
     text = "\n".join(lines) + "\n"
     print(text)

@@ -48,3 +48,20 @@ def test_cluster_bootstrap_counts_duplicated_runs_once(gc):
     assert clustered[1] - clustered[0] > 1.1 * (naive[1] - naive[0])
     # seeded: the same numbers every time
     assert gc.median_gap_interval(ours, theirs, clusters=pair) == clustered
+
+
+def test_predicted_class1_share_from_the_metrics(gc):
+    # a test split of 19 class-0 and 55 class-1 cases; runs given as confusion counts
+    n0, n1 = 19, 55
+    tp = np.array([30, 55, 0, 41, 12])  # class-1 cases predicted 1
+    tn = np.array([18, 0, 19, 10, 19])  # class-0 cases predicted 0
+    sns, spc = tp / n1, tn / n0
+    acc = (tp + tn) / (n0 + n1)
+    rates = np.stack([sns, spc, acc], axis=1)
+    prevalence = gc.split_prevalence(rates)
+    assert prevalence == pytest.approx(n1 / (n0 + n1))
+    share = gc.predicted_class1_share(rates, prevalence)
+    np.testing.assert_allclose(share, (tp + (n0 - tn)) / (n0 + n1))
+    # runs with SNS == SPC say nothing about the class shares
+    with pytest.raises(ValueError, match="class shares"):
+        gc.split_prevalence(np.array([[0.5, 0.5, 0.5], [1.0, 1.0, 1.0]]))
