@@ -7,9 +7,10 @@ Usage::
 
 Each ``RUN_DIR`` holds one folder per grid (``DLBCL-1H/results.json`` ...), as written by
 ``debinn grid ... --out RUN_DIR/<DATASET>-<ARCH>``, each run with its own ``--seed``. Complete
-grids (128 settings) are grouped by grid, key protocol (``--keys``) and precision; for every group
-this prints and writes (``seeds.md``, ``seeds.json``) the median test balanced accuracy of each
-seed, their mean, sample sd and range, beside the authors' median when ``--reference`` has it.
+grids (128 settings) are grouped by grid, key protocol (``--keys``) and precision; for every
+group of two or more seeds this prints and writes (``seeds.md``, ``seeds.json``) the median
+test balanced accuracy of each seed, their mean, sample sd and range, beside the authors'
+median when ``--reference`` has it.
 
 The authors ran each grid once, with one seed for every setting. Whether a gap between their
 median and ours exceeds the target's 0.03 margin can only be judged against the spread of a grid
@@ -33,11 +34,15 @@ def grid_median(doc: dict) -> float:
     return float(np.median([r["test"]["BACC"] for r in doc["records"]]))
 
 
-def group_runs(docs: list[tuple[str, dict]]) -> dict[tuple[str, str, str], dict[int, float]]:
+def group_runs(
+    docs: list[tuple[str, dict]], dtype_if_missing: str = "unrecorded"
+) -> dict[tuple[str, str, str], dict[int, float]]:
     """Median per seed of complete grids, grouped by (grid, key protocol, precision).
 
     Args:
         docs: ``(grid name, results.json document)`` pairs.
+        dtype_if_missing: the precision of files written before results.json recorded it
+            (their key protocol was always per-column).
 
     Returns:
         ``{(grid, keys, dtype): {seed: median}}``; grids with fewer than 128 records are left
@@ -51,7 +56,7 @@ def group_runs(docs: list[tuple[str, dict]]) -> dict[tuple[str, str, str], dict[
     for grid, doc in docs:
         if len(doc["records"]) < GRID_SIZE:
             continue
-        key = (grid, doc.get("keys", "per-column"), doc["dtype"])
+        key = (grid, doc.get("keys", "per-column"), doc.get("dtype", dtype_if_missing))
         seed, med = int(doc["seed"]), grid_median(doc)
         seen = groups.setdefault(key, {})
         if seed in seen and seen[seed] != med:
@@ -86,18 +91,25 @@ def main() -> int:
     ap.add_argument("runs", type=Path, nargs="+")
     ap.add_argument("--reference", type=Path, default=Path("../shared/reference/grid"))
     ap.add_argument("--out", type=Path, default=Path("experiments/results/grid2025/seeds"))
+    ap.add_argument(
+        "--dtype-if-missing",
+        default="unrecorded",
+        help="precision of results.json files that predate its record (e.g. float32)",
+    )
     args = ap.parse_args()
     docs = []
     for run in args.runs:
         for path in sorted(run.glob("*/results.json")):
             docs.append((path.parent.name, json.loads(path.read_text())))
-    groups = group_runs(docs)
+    groups = group_runs(docs, args.dtype_if_missing)
     lines = [
         "| grid | keys | precision | seeds | median per seed | mean | sd | range | authors |",
         "|---|---|---|---:|---|---:|---:|---:|---:|",
     ]
     out = []
     for (grid, keys, dtype), by_seed in sorted(groups.items()):
+        if len(by_seed) < 2:
+            continue  # one seed says nothing about the spread
         seeds = sorted(by_seed)
         s = spread([by_seed[k] for k in seeds])
         theirs = authors_median(args.reference, grid)

@@ -46,6 +46,10 @@ def test_groups_complete_grids_by_protocol_and_precision(gs):
     }
     assert groups[("G", "shared", "float32")] == pytest.approx({1: 0.7, 2: 0.71})
     assert set(groups[("G", "per-column", "float32")]) == {1, 4}
+    # files from before the precision was recorded
+    old = {k: v for k, v in _doc(5, base).items() if k not in ("keys", "dtype")}
+    assert gs.group_runs([("G", old)]) == {("G", "per-column", "unrecorded"): {5: 0.7}}
+    assert ("G", "per-column", "float32") in gs.group_runs([("G", old)], "float32")
 
 
 def test_the_same_seed_twice_must_be_the_same_run(gs):
