@@ -178,6 +178,32 @@ def median_gap_interval(
     return float(lo), float(hi)
 
 
+#: The grid's switches by bit of ``S - 1`` (bit 4, DropConnect, is inert and left out).
+SWITCHES = {0: "shift-scale", 1: "standardisation", 2: "group norm", 3: "spatial dropout",
+            5: "L2", 6: "L1"}  # fmt: skip
+
+
+def switch_gaps(ours: dict[str, float], theirs: dict[str, float]) -> dict[str, list[float]]:
+    """Median gap (ours - theirs) over the settings with each switch on, and with it off.
+
+    Args:
+        ours, theirs: test BACC per setting key (``...-S<n>``), the same keys on both sides.
+
+    Returns:
+        ``{switch name: [gap with the switch on, gap with it off]}``.
+    """
+    out = {}
+    for bit, name in SWITCHES.items():
+        gaps = []
+        for on in (True, False):
+            keys = [k for k in ours if bool((setting_number(k) - 1) >> bit & 1) == on]
+            gaps.append(
+                float(np.median([ours[k] for k in keys]) - np.median([theirs[k] for k in keys]))
+            )
+        out[name] = gaps
+    return out
+
+
 def class_shares(ours_path: Path, ref_path: Path, keys: list[str]) -> dict[str, float]:
     """Mean share of test cases predicted as class 1, ours vs the authors', over ``keys``.
 
@@ -307,6 +333,9 @@ def main() -> int:
                         "pairs": n_pairs,
                     },
                     "predicted_class1_share": share,
+                    "switch_gaps": switch_gaps(
+                        {k: ours[k] for k in common}, {k: theirs[k] for k in common}
+                    ),
                     "median_gap": so["median"] - st["median"],
                     "median_gap_ci95": [gap_lo, gap_hi],
                     "meets_target": bool(so["median"] >= st["median"] - GRID_MARGIN),
@@ -379,6 +408,16 @@ def main() -> int:
             f"| {r['grid']} | {sh['test_prevalence']:.3f} | {sh['ours']:.3f} | "
             f"{sh['authors']:.3f} | {sh['mannwhitney_p']:.2g} |"
         )
+    lines += [
+        "",
+        "Median gap (ours - authors) over the 64 settings with each switch on / off:",
+        "",
+        "| grid | " + " | ".join(SWITCHES.values()) + " |",
+        "|---|" + "---|" * len(SWITCHES),
+    ]
+    for r in rows:
+        cells = [f"{on:+.3f} / {off:+.3f}" for on, off in r["switch_gaps"].values()]
+        lines.append(f"| {r['grid']} | " + " | ".join(cells) + " |")
     text = "\n".join(lines) + "\n"
     print(text)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -65,3 +65,16 @@ def test_predicted_class1_share_from_the_metrics(gc):
     # runs with SNS == SPC say nothing about the class shares
     with pytest.raises(ValueError, match="class shares"):
         gc.split_prevalence(np.array([[0.5, 0.5, 0.5], [1.0, 1.0, 1.0]]))
+
+
+def test_switch_gaps_split_the_settings_by_bit(gc):
+    keys = [f"X-S{s}" for s in range(1, 129)]
+    theirs = {k: 0.7 for k in keys}
+    # ours is 0.1 lower exactly where group normalisation (bit 2 of S - 1) is on
+    ours = {k: 0.6 if (gc.setting_number(k) - 1) & 4 else 0.7 for k in keys}
+    gaps = gc.switch_gaps(ours, theirs)
+    assert gaps["group norm"] == pytest.approx([-0.1, 0.0])
+    # every other switch splits the group-normalised settings evenly: half of each side is low
+    assert gaps["L1"] == pytest.approx([-0.05, -0.05])
+    assert set(gaps) == {"shift-scale", "standardisation", "group norm", "spatial dropout",
+                         "L2", "L1"}  # fmt: skip
