@@ -7,12 +7,14 @@ and how they start JAX subprocesses on forced CPU devices.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import socket
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import ModuleType
 
 _SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
@@ -27,6 +29,15 @@ def reference_dir() -> Path:
     """``$DEBINN_REFERENCE_DIR``, else ``<repo>/../shared/reference``."""
     env = os.environ.get("DEBINN_REFERENCE_DIR")
     return Path(env) if env else _SHARED / "reference"
+
+
+def experiment_script(name: str) -> ModuleType:
+    """Import ``experiments/<name>.py`` (the experiment scripts are not a package)."""
+    path = Path(__file__).resolve().parents[1] / "experiments" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def free_port() -> int:

@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[1] / "experiments" / "first_generation.py"
+from _shared import experiment_script
 
 
 @pytest.fixture(scope="module")
 def fg():
-    spec = importlib.util.spec_from_file_location("first_generation", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return experiment_script("first_generation")
 
 
 def test_tail_fractions_count_the_joint_tail(fg):
