@@ -40,23 +40,15 @@ GRID_MARGIN, POOLED_MARGIN = 0.03, 0.02
 BOOTSTRAP = 4000  # resamples for the median-gap intervals (seeded: the same numbers every run)
 
 
-def authors_bacc(path: Path) -> dict[str, float]:
-    """The authors' test BACC per setting (``summary.csv``: ``BACC (m)`` in %)."""
-    lines = [ln for ln in path.read_text().splitlines() if ln.strip()]
-    header = lines[0].split(";")
-    col = header.index("BACC (m)")
-    out = {}
-    for ln in lines[1:]:
-        cells = ln.split(";")
-        out[cells[0]] = float(cells[col]) / 100.0
-    return out
+#: The per-setting test metrics the comparison reads from both sides (fractions).
+METRICS = ("BACC", "SNS", "SPC", "ACC")
 
 
-def authors_rates(path: Path) -> dict[str, tuple[float, float, float]]:
-    """The authors' test (SNS, SPC, ACC) per setting, as fractions (``summary.csv``, in %)."""
+def authors_metrics(path: Path, metrics: tuple[str, ...] = METRICS) -> dict[str, tuple[float, ...]]:
+    """The authors' test metrics per setting as fractions (``summary.csv``: ``<M> (m)`` in %)."""
     lines = [ln for ln in path.read_text().splitlines() if ln.strip()]
     header = lines[0].split(";")
-    cols = [header.index(c) for c in ("SNS (m)", "SPC (m)", "ACC (m)")]
+    cols = [header.index(f"{m} (m)") for m in metrics]
     out = {}
     for ln in lines[1:]:
         cells = ln.split(";")
@@ -64,13 +56,21 @@ def authors_rates(path: Path) -> dict[str, tuple[float, float, float]]:
     return out
 
 
-def ours_rates(path: Path) -> dict[str, tuple[float, float, float]]:
-    """Our test (SNS, SPC, ACC) per setting, keyed like the authors' summary."""
+def authors_bacc(path: Path) -> dict[str, float]:
+    """The authors' test BACC per setting (``summary.csv``: ``BACC (m)`` in %)."""
+    return {k: v[0] for k, v in authors_metrics(path, ("BACC",)).items()}
+
+
+def ours_metrics(
+    path: Path, metrics: tuple[str, ...] = METRICS
+) -> tuple[dict[str, tuple[float, ...]], dict]:
+    """Our test metrics per setting, keyed like the authors' summary (``<Data>-<column>``),
+    and the run's timing."""
     doc = json.loads(path.read_text())
-    return {
-        f"{doc['data']}-{r['name']}": tuple(r["test"][m] for m in ("SNS", "SPC", "ACC"))
-        for r in doc["records"]
+    values = {
+        f"{doc['data']}-{r['name']}": tuple(r["test"][m] for m in metrics) for r in doc["records"]
     }
+    return values, doc.get("timing", {})
 
 
 def split_prevalence(rates: np.ndarray) -> float:
@@ -106,10 +106,9 @@ def predicted_class1_share(rates: np.ndarray, prevalence: float) -> np.ndarray:
 
 
 def ours_bacc(path: Path) -> tuple[dict[str, float], dict]:
-    """Our test BACC per setting, keyed like the authors' summary (``<Data>-<column>``)."""
-    doc = json.loads(path.read_text())
-    values = {f"{doc['data']}-{r['name']}": r["test"]["BACC"] for r in doc["records"]}
-    return values, doc.get("timing", {})
+    """Our test BACC per setting, keyed like the authors' summary, and the run's timing."""
+    values, timing = ours_metrics(path, ("BACC",))
+    return {k: v[0] for k, v in values.items()}, timing
 
 
 def stats(x: np.ndarray) -> dict[str, float]:
@@ -204,16 +203,21 @@ def switch_gaps(ours: dict[str, float], theirs: dict[str, float]) -> dict[str, l
     return out
 
 
-def class_shares(ours_path: Path, ref_path: Path, keys: list[str]) -> dict[str, float]:
+def class_shares(
+    ours: dict[str, tuple[float, ...]], theirs: dict[str, tuple[float, ...]], keys: list[str]
+) -> dict[str, float]:
     """Mean share of test cases predicted as class 1, ours vs the authors', over ``keys``.
 
     A Mann-Whitney test compares the two sets of shares (``keys`` should be the DropConnect-off
     settings, one per authors' run). Balanced accuracy does not show which class a program's
     networks favour; this does.
+
+    Args:
+        ours, theirs: (SNS, SPC, ACC) per setting key.
+        keys: the settings to compare.
     """
     from scipy.stats import mannwhitneyu
 
-    ours, theirs = ours_rates(ours_path), authors_rates(ref_path)
     a = np.array([ours[k] for k in keys])
     b = np.array([theirs[k] for k in keys])
     prevalence = split_prevalence(np.concatenate([a, b]))
@@ -302,8 +306,10 @@ def main() -> int:
             ref_path = args.reference / name / "summary.csv"
             if not (ours_path.is_file() and ref_path.is_file()):
                 continue
-            ours, timing = ours_bacc(ours_path)
-            theirs = authors_bacc(ref_path)
+            ours_all, timing = ours_metrics(ours_path)
+            theirs_all = authors_metrics(ref_path)
+            ours = {k: v[0] for k, v in ours_all.items()}  # BACC
+            theirs = {k: v[0] for k, v in theirs_all.items()}
             common = sorted(set(ours) & set(theirs))
             if not common:
                 continue
@@ -315,7 +321,11 @@ def main() -> int:
             ks = ks_2samp(a[off], b[off])
             so, st = stats(a), stats(b)
             gap_lo, gap_hi = median_gap_interval(a, b, clusters=pair)
-            share = class_shares(ours_path, ref_path, [k for k, o in zip(common, off) if o])
+            share = class_shares(
+                {k: v[1:] for k, v in ours_all.items()},  # (SNS, SPC, ACC)
+                {k: v[1:] for k, v in theirs_all.items()},
+                [k for k, o in zip(common, off) if o],
+            )
             same_ours, n_pairs = identical_pairs({k: ours[k] for k in common})
             same_theirs, _ = identical_pairs({k: theirs[k] for k in common})
             rows.append(

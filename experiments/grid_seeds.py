@@ -76,16 +76,6 @@ def spread(medians: list[float]) -> dict[str, float]:
     }
 
 
-def authors_median(reference: Path, grid: str) -> float | None:
-    """The authors' median test BACC of a grid (``summary.csv``, ``BACC (m)`` in %), if present."""
-    path = reference / grid / "summary.csv"
-    if not path.is_file():
-        return None
-    lines = [ln for ln in path.read_text().splitlines() if ln.strip()]
-    col = lines[0].split(";").index("BACC (m)")
-    return float(np.median([float(ln.split(";")[col]) / 100.0 for ln in lines[1:]]))
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("runs", type=Path, nargs="+")
@@ -97,6 +87,8 @@ def main() -> int:
         help="precision of results.json files that predate its record (e.g. float32)",
     )
     args = ap.parse_args()
+    from grid_compare import authors_bacc  # experiments/ is on sys.path when a script runs
+
     docs = []
     for run in args.runs:
         for path in sorted(run.glob("*/results.json")):
@@ -112,7 +104,10 @@ def main() -> int:
             continue  # one seed says nothing about the spread
         seeds = sorted(by_seed)
         s = spread([by_seed[k] for k in seeds])
-        theirs = authors_median(args.reference, grid)
+        summary = args.reference / grid / "summary.csv"
+        theirs = (
+            float(np.median(list(authors_bacc(summary).values()))) if summary.is_file() else None
+        )
         per_seed = ", ".join(f"{by_seed[k]:.3f} (s{k})" for k in seeds)
         lines.append(
             f"| {grid} | {keys} | {dtype} | {s['n']} | {per_seed} | {s['mean']:.3f} | "
