@@ -14,7 +14,9 @@
 
 Static settings (population size, network, schedule kind, generation budget...) are shared by
 all runs of one call. Runs are mapped with ``jax.vmap`` (``run_batch_size=None``; best on
-accelerators) or ``jax.lax.map`` in batches of ``run_batch_size`` runs (often faster on CPU).
+accelerators) or ``jax.lax.map`` in batches of ``run_batch_size`` runs (often faster on CPU;
+with 1, a plain scan in which a run that stopped early skips its remaining chunks, where inside
+a batch every run is stepped until the batch's last one stops).
 With several visible devices the runs axis is sharded over all of them (``jax.shard_map`` over
 a 1-D ``Mesh`` named ``"runs"``; R is padded to a multiple of the device count and the padding
 dropped again), so one call uses every GPU of a host.
@@ -208,6 +210,15 @@ def _mapped(fn: Any, run_batch_size: int | None) -> Any:
     """Map ``fn`` over the leading axis of all its arguments."""
     if run_batch_size is None:
         return jax.vmap(fn)
+    if run_batch_size == 1:
+        # a plain scan over runs, no vmap inside: each run's ``lax.cond(done, skip, step)``
+        # stays a branch, so a stopped run costs nothing while the others go on. (``lax.map``
+        # with ``batch_size=1`` vmaps a batch of one, which turns the cond into a select that
+        # steps every run, stopped or not: a batch then cost its longest run times its size.)
+        def scanned(*args: Any) -> Any:
+            return jax.lax.map(lambda a: fn(*a), args)
+
+        return scanned
 
     def mapped(*args: Any) -> Any:
         return jax.lax.map(lambda a: fn(*a), args, batch_size=run_batch_size)
@@ -340,7 +351,9 @@ def run_many(
         settings: per-run numeric settings, dict ``name -> (R,)`` (or scalar) for names in
             ``NUMERIC_FIELDS``.
         sample_mask: ``(N,)`` or ``(R, N)`` 0/1 real-case mask for padded folds (default all 1).
-        run_batch_size: None = ``vmap`` over runs; an int = ``lax.map`` in batches of that many.
+        run_batch_size: None = ``vmap`` over runs; an int = ``lax.map`` in batches of that many
+            (1: one run at a time, and a stopped run costs nothing; in a batch of more, or
+            under ``vmap``, stopped runs are stepped with the others and their results masked).
         devices: devices to shard the runs over (default ``jax.devices()``); one device = no
             sharding.
         progress: log one line per chunk at INFO level on the ``debinn_jax.sweep`` logger.

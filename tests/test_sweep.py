@@ -61,6 +61,40 @@ def test_vmapped_runs_equal_separate_runs():
     np.testing.assert_allclose(many.history["amplitude"][:, 1], [1.0, 0.5, 0.3])
 
 
+def test_one_run_at_a_time_keeps_a_stopped_run_a_skipped_branch():
+    """run_batch_size=1 maps runs with a plain scan: the per-run ``lax.cond(done, ...)`` stays a
+    conditional (a stopped run's chunk is skipped); batches of more vmap it into a select."""
+    import jax.numpy as jnp
+
+    from debinn_jax.sweep import _mapped
+
+    def f(done, x):
+        return jax.lax.cond(done, lambda v: v, lambda v: v + 1.0, x)
+
+    args = (jnp.array([True, False, False]), jnp.zeros(3))
+    one = str(jax.make_jaxpr(_mapped(f, 1))(*args))
+    two = str(jax.make_jaxpr(_mapped(f, 2))(*args))
+    assert "cond[" in one and "select_n" not in one
+    assert "select_n" in two
+    for b in (None, 1, 2):
+        np.testing.assert_array_equal(_mapped(f, b)(*args), [0.0, 1.0, 1.0])
+
+
+def test_runs_stopping_at_different_generations_agree_across_run_batch_sizes():
+    X, y = _blobs()
+    keys = jax.random.split(jax.random.key(1), 3)
+    settings = {"early_stopping": [3, 10_000, 6]}
+    cfg = dataclasses.replace(CFG, generations=24, chunk=4)
+    one = run_many(SPEC, X, y, keys, cfg, settings=settings, run_batch_size=1)
+    two = run_many(SPEC, X, y, keys, cfg, settings=settings, run_batch_size=2)
+    assert one.generations_run.tolist() == two.generations_run.tolist()
+    assert len(set(one.generations_run.tolist())) > 1  # they did stop at different generations
+    for k in one.history:
+        np.testing.assert_allclose(one.history[k], two.history[k], rtol=1e-6, equal_nan=True)
+    for a, b in zip(jax.tree_util.tree_leaves(one.coords), jax.tree_util.tree_leaves(two.coords)):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
 def test_padded_folds_ignore_padding():
     X, y = _blobs()
     folds = [(X[10:50], y[10:50]), (X, y), (X[5:], y[5:])]
