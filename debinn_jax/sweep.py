@@ -210,18 +210,14 @@ def _mapped(fn: Any, run_batch_size: int | None) -> Any:
     """Map ``fn`` over the leading axis of all its arguments."""
     if run_batch_size is None:
         return jax.vmap(fn)
-    if run_batch_size == 1:
-        # a plain scan over runs, no vmap inside: each run's ``lax.cond(done, skip, step)``
-        # stays a branch, so a stopped run costs nothing while the others go on. (``lax.map``
-        # with ``batch_size=1`` vmaps a batch of one, which turns the cond into a select that
-        # steps every run, stopped or not: a batch then cost its longest run times its size.)
-        def scanned(*args: Any) -> Any:
-            return jax.lax.map(lambda a: fn(*a), args)
-
-        return scanned
+    # batches of one as a plain scan (batch_size None), no vmap inside: each run's
+    # ``lax.cond(done, skip, step)`` stays a branch, so a stopped run costs nothing while the
+    # others go on. (``batch_size=1`` vmaps a batch of one, which turns the cond into a select
+    # that steps every run, stopped or not: a batch then cost its longest run times its size.)
+    batch = None if run_batch_size == 1 else run_batch_size
 
     def mapped(*args: Any) -> Any:
-        return jax.lax.map(lambda a: fn(*a), args, batch_size=run_batch_size)
+        return jax.lax.map(lambda a: fn(*a), args, batch_size=batch)
 
     return mapped
 
