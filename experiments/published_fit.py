@@ -50,15 +50,6 @@ def share_at_least_as_good(ours: np.ndarray, theirs: float, lower_is_better: boo
     return float(np.mean(better | tie))
 
 
-def model_settings(model) -> dict[str, str]:
-    """The settings stored in a published model file, as one ``executionSettings.csv`` column
-    (``Section/Key`` -> value), without the ``Data`` key."""
-    settings = model.metadata.get("Settings")
-    if not isinstance(settings, dict):
-        raise SystemExit(f"{model.path}: no 'Settings' map in the file's metadata")
-    return {str(k): str(v) for k, v in settings.items()}
-
-
 def hall_of_fame_trace(history: dict[str, np.ndarray]) -> dict[str, float]:
     """Summary of one run's trace: entries over the run (generation 0, the initial network,
     excluded), the generation of the last entry (0: none) and the final tolerance."""
@@ -87,16 +78,17 @@ def main() -> int:
     import jax.numpy as jnp
 
     import debinn_jax as dj
-    from debinn_jax.authors_file import read_authors_file
+    from debinn_jax.authors import load_authors_model
     from debinn_jax.execution.translate import grid_run
     from debinn_jax.ga import train_ga
     from debinn_jax.io import write_json_atomic
     from debinn_jax.loss import debi_loss
     from debinn_jax.metrics import accuracy, balanced_accuracy
 
-    model = read_authors_file(args.model)
+    model = load_authors_model(args.model)
     fold = dj.load_fold(args.data)
-    values = {**model_settings(model), "Data": args.data.name}
+    # the stored settings are one executionSettings.csv column (``Section/Key`` -> value)
+    values = {**model.settings, "Data": args.data.name}
     run = grid_run(values, args.model.parent.name or args.model.stem, fold.train.X.shape[1], 2)
     cfg = run.config
     if args.generations is not None:
@@ -118,7 +110,7 @@ def main() -> int:
                 **hall_of_fame_trace(r.history),
             }
         )
-    authors = {f"{part}/{metric}": model.metrics(part)[metric] for _, part, metric, _ in COMPARED}
+    authors = {f"{part}/{metric}": model.metrics[part][metric] for _, part, metric, _ in COMPARED}
     shares = {}
     print(f"{run.name} ({'-'.join(map(str, run.spec.layer_sizes))}): {args.seeds} seeds, float64")
     print("  measure: ours Q1 / median / Q3 | the authors' | share of ours at least as good")

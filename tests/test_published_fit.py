@@ -35,12 +35,3 @@ def test_trace_summary_skips_the_initial_network(pf):
     }
     none = pf.hall_of_fame_trace({"hof_entries": np.array([1, 0, 0]), "tolerance": np.ones(3)})
     assert none["entries"] == 0 and none["last_entry"] == 0
-
-
-def test_model_settings_are_one_settings_column(pf):
-    from types import SimpleNamespace
-
-    model = SimpleNamespace(path="m.bin", metadata={"Settings": {"Regularizer/L1Lambda": 0.01}})
-    assert pf.model_settings(model) == {"Regularizer/L1Lambda": "0.01"}
-    with pytest.raises(SystemExit, match="m.bin: no 'Settings'"):
-        pf.model_settings(SimpleNamespace(path="m.bin", metadata={}))
