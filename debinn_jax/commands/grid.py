@@ -30,6 +30,14 @@ random keys:
   settings compare on common random numbers. In the authors' grids such pairs agree in 61-64
   of 64 per grid, so their 128 results are about 64 distinct runs.
 
+replay:
+  --replay msvc repeats the authors' published runs: every random number comes from their
+  std::mt19937 streams (msvc: their Windows build, behind the published results; libstdc++:
+  their Linux binary), the splits are theirs, and columns that differ only in DropConnect are
+  one run. Each row is then compared with the authors' summary.csv: exact (all six test
+  metrics), as its DropConnect twin, or differs, with the first iteration where a decision
+  came within 1e-14 of flipping (replay.md, replay.json).
+
 output (in --out, written after every batch, atomically):
   results.json   one record per (setting, fold): test/train metrics, generations, seconds
   summary.csv    the authors' format: SNS/SPC/PPV/NPV/ACC/BACC in % per setting
@@ -66,9 +74,62 @@ def run_grid_command(args: argparse.Namespace) -> int:
     """Read the settings, check them all, run the grid, print a summary."""
     from debinn_jax.execution import precision
 
+    if args.replay and args.precision == "float32":
+        raise UserError(
+            "--replay needs float64 (the authors' program computes in double precision and "
+            "float32 cannot repeat its decisions); drop --precision float32"
+        )
     # the whole grid runs in one precision; the caller's setting is restored afterwards
     with precision(args.precision):
         return _run_grid(args)
+
+
+def _authors_summary(args: argparse.Namespace) -> Path | None:
+    """The authors' summary.csv to compare with: --compare, else one beside the settings."""
+    if args.compare:
+        path = Path(args.compare)
+        if not path.is_file():
+            raise UserError(f"--compare {path}: no such file (the authors' summary.csv)")
+        return path
+    base = Path(args.settings)
+    base = base if base.is_dir() else base.parent
+    path = base / "summary.csv"
+    return path if path.is_file() else None
+
+
+def _replay_comparison(args: argparse.Namespace, records: object, data_name: str) -> None:
+    """Set a replay's records against the authors' summary.csv; print and write the table."""
+    from debinn_jax.execution.compare import (
+        compare_rows,
+        counts,
+        read_authors_summary,
+        replay_report,
+    )
+    from debinn_jax.io import write_json_atomic, write_text_atomic
+
+    path = _authors_summary(args)
+    if path is None:
+        print("no authors' summary.csv beside the settings (--compare names one): not compared")
+        return
+    rows = compare_rows(records, read_authors_summary(path), data_name)
+    c = counts(rows)
+    out = Path(args.out)
+    title = f"Replay of {data_name} {Path(args.settings).name} ({args.replay} rules) vs {path}"
+    write_text_atomic(out / "replay.md", replay_report(rows, title))
+    write_json_atomic(out / "replay.json", {"authors_summary": str(path), "rows": rows})
+    print(
+        f"replay vs {path}: {c['exact']} exact, {c['twin']} as their DropConnect twin, "
+        f"{c['differs']} differ, {c['missing']} not in the summary; "
+        f"wrote {out / 'replay.md'}"
+    )
+    for r in rows:
+        if r["status"] == "differs":
+            first = (r.get("near_ties") or {}).get("first_close")
+            why = f"near tie at iteration {first[0]} ({first[1]})" if first else "no near tie"
+            print(
+                f"  {r['name']}: ours BACC {r['ours_bacc']:.2f}, "
+                f"authors {r['authors_bacc']:.2f}; {why}"
+            )
 
 
 def _run_grid(args: argparse.Namespace) -> int:
@@ -114,6 +175,7 @@ def _run_grid(args: argparse.Namespace) -> int:
         resume=not args.restart,
         progress=lambda line: print("  " + line, flush=True),
         shared_key=args.keys == "shared",
+        replay=args.replay,
     )
     bacc = np.array([r["test"]["BACC"] for r in result.records])
     t = result.timing
@@ -123,6 +185,8 @@ def _run_grid(args: argparse.Namespace) -> int:
         f"XLA compilation, {t['compile_groups']} compiled run programs)"
     )
     print(f"wrote {out / 'results.json'} and {out / 'summary.csv'}")
+    if args.replay:
+        _replay_comparison(args, result.records, data_name)
     return 0
 
 
@@ -152,6 +216,20 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="per-column",
         help="per-column: one random key per column (default); shared: the same key for "
         "every column, as the authors' program (see 'random keys' below)",
+    )
+    p.add_argument(
+        "--replay",
+        choices=("msvc", "libstdc++"),
+        help="repeat the authors' runs exactly with their random streams, under the rules of "
+        "their Windows build (msvc: the published results) or their Linux binary "
+        "(libstdc++); float64 only; compares each row with the authors' summary.csv (see "
+        "'replay' below)",
+    )
+    p.add_argument(
+        "--compare",
+        metavar="SUMMARY",
+        help="the authors' summary.csv to compare a replay with (default: summary.csv beside "
+        "the settings)",
     )
     p.add_argument(
         "--precision",

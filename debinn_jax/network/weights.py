@@ -122,12 +122,14 @@ def standardize(w: jax.Array) -> jax.Array:
     return (w - jnp.mean(w)) / (_std(w) + EPS)
 
 
-def standardize_2025(w: jax.Array, keep: jax.Array | None = None) -> jax.Array:
+def standardize_2025(
+    w: jax.Array, keep: jax.Array | None = None, zero_spread: float = 1.0
+) -> jax.Array:
     """Weight standardisation (2025) over the kept entries of one matrix, any shape.
 
     ``m = mean``, ``sd = sqrt(sum (w - m)^2 / (n + DBL_EPS))`` over the ``n`` kept weights,
     ``w <- (w - m) / sd`` (no epsilon added to sd); at zero spread (the Singularity start) every
-    kept weight becomes 1. Removed entries (``keep`` False) stay 0.
+    kept weight becomes ``zero_spread`` (1 or 0). Removed entries (``keep`` False) stay 0.
 
     Zero spread: the authors' program divides the deviations from the rounded mean, which for
     equal weights are one common rounding residue, by their own root mean square, giving every
@@ -160,7 +162,7 @@ def standardize_2025(w: jax.Array, keep: jax.Array | None = None) -> jax.Array:
     big = jnp.where(varied & (big > 0), big, 1.0)
     u = dev / big
     sd = _safe_sqrt(jnp.sum(jnp.square(u)) / (n + DBL_EPS))
-    out = jnp.where(varied, u / jnp.where(varied, sd, 1.0), 1.0)
+    out = jnp.where(varied, u / jnp.where(varied, sd, 1.0), jnp.asarray(zero_spread, w.dtype))
     return jnp.where(keep, out, 0.0)
 
 
@@ -225,7 +227,13 @@ def weights_and_masks(
             masks.append(keep)
         if spec.standardize_weights:
             if spec.variant == "2025":
-                w = _switch(ws_flag, standardize_2025, lambda w, k: w, w, keep)
+                w = _switch(
+                    ws_flag,
+                    lambda w, k: standardize_2025(w, k, spec.zero_spread),
+                    lambda w, k: w,
+                    w,
+                    keep,
+                )
             else:
                 w = _switch(ws_flag, standardize, lambda w: w, w)
         if keep is not None:
