@@ -348,7 +348,11 @@ def _history(
     history = {}
     for k in hists[0]:
         full = np.concatenate([h[k] for h in hists], axis=1)[:n_runs]
-        history[k] = np.where(ran, full, np.nan)[:, :g_max]
+        mask = ran.reshape(ran.shape + (1,) * (full.ndim - 2))  # traces have trailing axes
+        if np.issubdtype(full.dtype, np.floating):
+            history[k] = np.where(mask, full, np.nan)[:, :g_max]
+        else:  # integer and boolean traces keep their type (their filler is 0 / -1)
+            history[k] = full[:, :g_max]
     return history, ran
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 from debinn_jax.commands.common import add_command
@@ -153,6 +154,11 @@ def _run_grid(args: argparse.Namespace) -> int:
         runs = grid_runs(settings, first.n_features, first.n_classes)
     except SettingsError as err:
         raise UserError(str(err)) from None
+    if args.zero_spread is not None:
+        runs = [
+            dataclasses.replace(r, spec=dataclasses.replace(r.spec, zero_spread=args.zero_spread))
+            for r in runs
+        ]
     if args.only:
         wanted = set(args.only.split(","))
         runs = [r for r in runs if r.name in wanted]
@@ -224,6 +230,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         "their Windows build (msvc: the published results) or their Linux binary "
         "(libstdc++); float64 only; compares each row with the authors' summary.csv (see "
         "'replay' below)",
+    )
+    p.add_argument(
+        "--zero-spread",
+        type=float,
+        choices=(0.0, 1.0),
+        default=None,
+        help="weight standardisation of a layer whose weights are all equal (the Singularity "
+        "start): every weight becomes 1 (default) or 0; only runs with standardisation and "
+        "an L1/L2 penalty differ",
     )
     p.add_argument(
         "--compare",

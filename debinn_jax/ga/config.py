@@ -141,7 +141,8 @@ class GAConfig:
             not used by the GA.
         trace: record per generation, in the history, every individual's training and
             validation fitness (``population_train``, ``population_val``), the parents'
-            ranks (``parent_ranks``) and the best genome by training fitness
+            ranks (``parent_ranks``), who entered the hall of fame (``entered``) and the best
+            genome by training fitness
             (``best_genome``, flat, in ``ravel_pytree`` order): memory grows with the run.
         splits_per_ratio: splits per leave-out ratio, or ``"auto"``: floor(H1 / 10) (H1 the
             first hidden layer's size; at least 1).

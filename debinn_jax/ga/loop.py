@@ -429,6 +429,7 @@ def make_runner(
             hist["best_genome"] = pop_flat[fitness_order(train)[0]].astype(dtype)
             ranks = draws.ranks if draws is not None else jnp.full((pop_size, 2), -1, jnp.int32)
             hist["parent_ranks"] = jnp.where(first, -1, ranks).astype(jnp.int32)
+            hist["entered"] = jnp.where(first, jnp.arange(pop_size) == 0, entered)
         return new, hist
 
     def skipped_history() -> dict[str, Any]:
@@ -443,6 +444,7 @@ def make_runner(
             out["population_val"] = jnp.full((pop_size,), jnp.nan, dtype)
             out["best_genome"] = jnp.full((n_dims,), jnp.nan, dtype)
             out["parent_ranks"] = jnp.full((pop_size, 2), -1, jnp.int32)
+            out["entered"] = jnp.zeros((pop_size,), bool)
         return out
 
     def chunk(state: LoopState, x_t, y, sample_mask, hp, draws=None):

@@ -213,15 +213,17 @@ def smallest_gap(values: jax.Array, genomes: jax.Array | None = None) -> jax.Arr
     """Smallest positive difference between two fitness values ``values`` ``(P,)`` that are
     neighbours in sorted order (+inf if none): how close the stable sort came to ordering two
     individuals the other way. With ``genomes`` ``(P, D)``, neighbours with equal genomes
-    (duplicates, whose order changes nothing) are left out and an exact tie of two different
-    genomes counts (gap 0)."""
+    (duplicates, whose order changes nothing, but whose fitness may differ in the last bit
+    when they sit in different lanes of a vectorised evaluation) are left out. Exact ties
+    (gap 0) are left out too: they are degenerate networks with the same saturated output
+    (e.g. a dead last layer), equal in any arithmetic, and the stable sort keeps their order."""
     order = fitness_order(values)
     v = jnp.where(jnp.isnan(values), jnp.inf, values)[order]
     d = v[1:] - v[:-1]
     counts = (d > 0) & jnp.isfinite(d)
-    if genomes is not None:  # an exact tie of two different genomes counts (gap 0)
+    if genomes is not None:
         g = genomes[order]
-        counts = (d >= 0) & jnp.isfinite(d) & jnp.any(g[1:] != g[:-1], axis=1)
+        counts = counts & jnp.any(g[1:] != g[:-1], axis=1)
     return jnp.min(jnp.where(counts, d, jnp.inf))
 
 
