@@ -131,6 +131,8 @@ class SweepResult:
         selection: every run's final selection (``candidate (R, E)``, ``candidate_scores
             (R, C)``, ``candidate_ids (R, C)``, ``last_entry (R,)``; see
             :attr:`debinn_jax.ga.GAResult.selection`).
+        timing: host-side timings (a replay: ``replay_streams_seconds``, the time spent making
+            the authors' random numbers).
     """
 
     spec: NetworkSpec
@@ -145,6 +147,7 @@ class SweepResult:
     settings: dict[str, np.ndarray]
     seconds: float
     selection: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    timing: dict[str, float] = dataclasses.field(default_factory=dict)
 
     @property
     def n_runs(self) -> int:
@@ -569,6 +572,7 @@ def run_many(
         settings={k: v for k, v in hp.items() if k in SWEEPABLE},
         seconds=time.perf_counter() - start,
         selection=cut(selection),
+        timing={} if streams is None else {"replay_streams_seconds": streams.seconds},
     )
 
 

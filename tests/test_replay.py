@@ -445,3 +445,28 @@ def test_published_models_from_their_settings(model, data, stop, candidate):
     assert "max |diff| 0 (identical)" in out.stdout
     assert f"stopped before iteration {stop} " in out.stdout
     assert f"final candidate {candidate} " in out.stdout
+
+
+def test_spatial_dropout_penalty_means_run_over_the_kept_connections():
+    """With spatial dropout the L1/L2 means are the sums over the kept connections of every
+    layer divided by their number (the rule that reproduces the authors' rows S73 and S77);
+    the GA scores this penalty in the JAX and the replay mode alike (one loss function)."""
+    from debinn_jax.loss import weight_penalty
+    from debinn_jax.network import weights_and_masks
+
+    spec = NetworkSpec.reference_2025(3, (6, 4), 2, spatial_dropout=True, standardize_weights=True)
+    with _x64():
+        coords = dj.init_coords(jax.random.key(3), spec)
+        weights, masks = weights_and_masks(spec, coords)
+        got = float(weight_penalty(spec, coords, 0.3, 0.7))
+    kept = np.concatenate([np.asarray(w)[np.asarray(m)] for w, m in zip(weights, masks)])
+    assert (
+        kept.size
+        == sum(int(np.asarray(m).sum()) for m in masks)
+        < sum(np.asarray(w).size for w in weights)
+    )
+    expected = 0.3 * np.abs(kept).sum() / kept.size + 0.7 * np.square(kept).sum() / kept.size
+    assert got == pytest.approx(expected, rel=1e-13)
+    # not the mean over all connections (removed ones count 0 there)
+    every = np.concatenate([np.asarray(w).ravel() for w in weights])
+    assert abs(got - (0.3 * np.abs(every).mean() + 0.7 * np.square(every).mean())) > 1e-3

@@ -10,14 +10,20 @@ on every fold with batched, compiled sweeps (``sweep.run_many``): columns that d
 numbers (L1/L2, weight standardisation, group normalisation, spatial dropout) share one
 compiled program; only the architecture and ``ShiftScaleOptimize`` (the genome length) need
 their own. Results are written after every batch (``results.json``, and ``summary.csv`` in the
-authors' column format); an interrupted grid resumes without redoing finished columns.
+authors' column format); an interrupted grid resumes without redoing finished columns. With
+``replay`` the runs repeat the authors' exactly (their random streams); :func:`compare_rows`
+sets a grid against the authors' ``summary.csv``, and :func:`replay_run` repeats one run (a
+published model) from its settings.
 
 Layout, one module per step: :mod:`~debinn_jax.execution.settings` (reading
 ``executionSettings.csv``, generating the regulariser grid), :mod:`~debinn_jax.execution.translate`
 (one settings column -> one :class:`GridRun`), :mod:`~debinn_jax.execution.grid` (running the
-runs on the folds, outputs and resume). This module re-exports their public names.
+runs on the folds, outputs and resume), :mod:`~debinn_jax.execution.compare` (a grid against the
+authors' summary) and :mod:`~debinn_jax.execution.replay` (one run repeated exactly). This
+module re-exports their public names.
 """
 
+from debinn_jax.execution.compare import compare_rows, read_authors_summary, replay_report
 from debinn_jax.execution.grid import (
     SUMMARY_METRICS,
     GridResult,
@@ -27,6 +33,7 @@ from debinn_jax.execution.grid import (
     run_grid,
     summary_csv,
 )
+from debinn_jax.execution.replay import Replayed, read_settings_ini, replay_run
 from debinn_jax.execution.settings import (
     BASE_COLUMN,
     GRID_BITS,
@@ -55,7 +62,9 @@ __all__ = [
     "ExecutionSettings",
     "GridResult",
     "GridRun",
+    "Replayed",
     "SettingsError",
+    "compare_rows",
     "compile_group",
     "compile_timer",
     "grid_run",
@@ -63,8 +72,12 @@ __all__ = [
     "grid_setting",
     "inert_keys",
     "precision",
+    "read_authors_summary",
     "read_execution_settings",
+    "read_settings_ini",
     "regulariser_grid",
+    "replay_report",
+    "replay_run",
     "run_grid",
     "settings_file",
     "summary_csv",

@@ -383,6 +383,7 @@ def run_grid(
                             "runs": len(part),
                             "seconds": seconds,
                             "compile_seconds": compiled["seconds"] - c0,
+                            **sweep.timing,
                         }
                     )
                     if out_dir is not None:

@@ -24,6 +24,7 @@ Integer draws and shuffles follow the rule set (:mod:`debinn_jax.cpp_random`).
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import numpy as np
 
@@ -91,6 +92,7 @@ class ReplayStreams:
     ``draws(t0, n)`` returns the numbers of library generations ``t0 .. t0 + n - 1`` stacked
     on a leading axis (generation ``t >= 1`` is the authors' iteration ``t - 1``; generation 0
     evaluates the initial population and draws nothing: zeros there, as for ``t > T``).
+    ``seconds`` adds up the host time spent making the numbers.
 
     Args:
         settings: the sizes and rates (:class:`StreamSettings`).
@@ -112,6 +114,8 @@ class ReplayStreams:
                 f"ReplayStreams: gene_perm has {self.gene_perm.shape[0]} genes, settings {s.genes}"
             )
         self.dtype = dtype
+        self.seconds = 0.0  # host time spent making the numbers (seeds and draws)
+        t0 = time.perf_counter()
         engine = cpp_random.Engine(GA_SEED)
         tournament = list(range(s.population_size))
         cpp_random.shuffle(tournament, engine, s.rules)
@@ -122,6 +126,7 @@ class ReplayStreams:
             engine, 1, top, s.population_size * s.iterations, s.rules
         ).reshape(s.iterations, s.population_size)
         self._cache: dict[tuple[int, int], dict[str, np.ndarray]] = {}
+        self.seconds += time.perf_counter() - t0
 
     def amplitude(self, iteration: int) -> float:
         """``r = Max - (Max - Min) (i mod B) / B`` (in that order, float64)."""
@@ -183,6 +188,7 @@ class ReplayStreams:
         key = (int(t0), int(n))
         if key in self._cache:
             return self._cache.pop(key)
+        start = time.perf_counter()
         s = self.settings
         out = {
             "ranks": np.zeros((n, s.population_size, 2), np.int32),
@@ -196,6 +202,7 @@ class ReplayStreams:
                 it = self.iteration(i)
                 for name in out:
                     out[name][j] = it[name]
+        self.seconds += time.perf_counter() - start
         return out
 
     def prepare(self, t0: int, n: int) -> None:
