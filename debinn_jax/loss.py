@@ -183,9 +183,21 @@ def weight_penalty(
     The weights are those of the forward pass; with spatial dropout the means run over the
     kept connections. ``l1``/``l2`` may be traced scalars (a sweep varies them).
     """
-    if isinstance(l1, int | float) and isinstance(l2, int | float) and l1 == 0 and l2 == 0:
+    if _no_penalty(l1, l2):
         return jnp.zeros(())
-    weights, masks = weights_and_masks(spec, coords, flags)
+    return penalty_of_weights(*weights_and_masks(spec, coords, flags), l1, l2)
+
+
+def _no_penalty(l1: Any, l2: Any) -> bool:
+    return isinstance(l1, int | float) and isinstance(l2, int | float) and l1 == 0 and l2 == 0
+
+
+def penalty_of_weights(
+    weights: list[jax.Array], masks: list[jax.Array] | None, l1: Any, l2: Any
+) -> jax.Array:
+    """:func:`weight_penalty` from the network's weights and spatial-dropout masks
+    (:func:`~debinn_jax.network.weights_and_masks`), already computed: the pooled means over
+    every (kept) connection of every layer."""
     flat = jnp.concatenate([w.ravel() for w in weights])
     if masks is None:
         mean_abs, mean_sq = jnp.mean(jnp.abs(flat)), jnp.mean(jnp.square(flat))
@@ -295,14 +307,18 @@ def population_loss(
         if loss_fn is not None:
             logp = log_proba_t(spec, coords, x_t, flags)
             return jax.vmap(lambda mm: loss_fn(logp, y, mm.astype(logp.dtype), coords))(m)
-        terms = sample_terms(spec, coords, x_t, y, config.alpha, config.variant, flags)
-        pen = weight_penalty(
-            spec,
-            coords,
-            config.l1 if l1 is None else l1,
-            config.l2 if l2 is None else l2,
-            flags,
-        )
+        # the weights (distances, kernel, spatial dropout's median, standardisation) once,
+        # for the forward pass and the penalty: computed twice, inside their switches' branches,
+        # they cost twice (XLA does not merge the two conditionals)
+        weights, sd_masks = weights_and_masks(spec, coords, flags)
+        logp = log_proba_t(spec, coords, x_t, flags, weights)
+        terms = log_proba_terms(logp, y, config.alpha, config.variant)
+        lam1 = config.l1 if l1 is None else l1
+        lam2 = config.l2 if l2 is None else l2
+        if _no_penalty(lam1, lam2):
+            pen = jnp.zeros((), terms.dtype)
+        else:
+            pen = penalty_of_weights(weights, sd_masks, lam1, lam2)
         losses = jax.vmap(
             lambda mm: masked_loss(terms, y, mm, config.class_weights, config.variant)
         )(m)

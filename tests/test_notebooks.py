@@ -18,7 +18,7 @@ import pytest
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 NAMES = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
 #: Notebooks that skip their work (and draw nothing) without the real datasets.
-NEED_DATA = {"02_radiomics_ga_vs_gd.ipynb"}
+NEED_DATA = {"02_radiomics_ga_vs_gd.ipynb", "05_replay.ipynb"}
 #: Notebooks committed at a smaller budget than "full", with the reason (see notebooks/run.py).
 SMALLER_BUDGET: dict[str, str] = {}
 #: Text that must not appear in a notebook: paths of the development machine.

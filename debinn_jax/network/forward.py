@@ -97,7 +97,13 @@ def _input_normalize(u: jax.Array) -> jax.Array:
     return (u - mu) / (_std(u, axis=0, keepdims=True) + EPS)
 
 
-def scores_t(spec: NetworkSpec, coords: Coords, x_t: jax.Array, flags: Flags = None) -> jax.Array:
+def scores_t(
+    spec: NetworkSpec,
+    coords: Coords,
+    x_t: jax.Array,
+    flags: Flags = None,
+    weights: list[jax.Array] | None = None,
+) -> jax.Array:
     """Head scores (pre-softmax) with samples on the last axis.
 
     Args:
@@ -105,13 +111,17 @@ def scores_t(spec: NetworkSpec, coords: Coords, x_t: jax.Array, flags: Flags = N
         coords: one coordinate pytree (no population axis).
         x_t: inputs of shape ``(n_inputs, N)``.
         flags: optional traced switches (see :data:`Flags`).
+        weights: the network's weight matrices if already computed
+            (:func:`~debinn_jax.network.weights.layer_weights` of ``coords`` and ``flags``),
+            so that a caller that also needs them (the L1/L2 penalty) computes them once.
 
     Returns:
         ``(n_classes, N)`` scores s such that the class probabilities are ``softmax(s, axis=0)``:
         ``z / (sum_c |z_c| + eps)`` for the reference head, ``z / T`` for the softmax head,
         where ``z`` are the output layer's input signals (no output activation).
     """
-    weights = layer_weights(spec, coords, flags)
+    if weights is None:
+        weights = layer_weights(spec, coords, flags)
     groups = spec.group_counts()
     h = x_t.astype(weights[0].dtype)
     L = spec.n_layers
@@ -148,10 +158,15 @@ def scores_t(spec: NetworkSpec, coords: Coords, x_t: jax.Array, flags: Flags = N
 
 
 def log_proba_t(
-    spec: NetworkSpec, coords: Coords, x_t: jax.Array, flags: Flags = None
+    spec: NetworkSpec,
+    coords: Coords,
+    x_t: jax.Array,
+    flags: Flags = None,
+    weights: list[jax.Array] | None = None,
 ) -> jax.Array:
-    """Log class probabilities, samples on the last axis: ``(n_inputs, N) -> (n_classes, N)``."""
-    return jax.nn.log_softmax(scores_t(spec, coords, x_t, flags), axis=0)
+    """Log class probabilities, samples on the last axis: ``(n_inputs, N) -> (n_classes, N)``
+    (``weights``: as in :func:`scores_t`)."""
+    return jax.nn.log_softmax(scores_t(spec, coords, x_t, flags, weights), axis=0)
 
 
 @functools.partial(jax.jit, static_argnums=0)
