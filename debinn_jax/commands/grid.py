@@ -45,7 +45,7 @@ output (in --out, written after every batch, atomically):
   An interrupted grid resumes from --out (finished settings are skipped); --restart ignores it.
 
 example:
-  debinn grid ../shared/reference/grid/DLBCL-2H-Hinton --data ../shared/data/dlbcl/Fold-1 \\
+  debinn grid Executions/DLBCL-2H-Hinton --data Datasets/DLBCL/Dataset-1Fold/Fold-1 \\
       --out runs/dlbcl-2h-hinton
 """
 
@@ -115,9 +115,10 @@ def _replay_comparison(args: argparse.Namespace, records: object, data_name: str
     rows = compare_rows(records, read_authors_summary(path), data_name)
     c = counts(rows)
     out = Path(args.out)
-    title = f"Replay of {data_name} {Path(args.settings).name} ({args.replay} rules) vs {path}"
+    where = f"{path.parent.name}/{path.name}"  # no machine-specific path in the reports
+    title = f"Replay of {data_name} {Path(args.settings).name} ({args.replay} rules) vs {where}"
     write_text_atomic(out / "replay.md", replay_report(rows, title))
-    write_json_atomic(out / "replay.json", {"authors_summary": str(path), "rows": rows})
+    write_json_atomic(out / "replay.json", {"authors_summary": where, "rows": rows})
     print(
         f"replay vs {path}: {c['exact']} exact, {c['twin']} as their DropConnect twin, "
         f"{c['differs']} differ, {c['missing']} not in the summary; "
