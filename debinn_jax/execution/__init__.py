@@ -13,13 +13,26 @@ their own. Results are written after every batch (``results.json``, and ``summar
 authors' column format); an interrupted grid resumes without redoing finished columns.
 
 Layout, one module per step: :mod:`~debinn_jax.execution.settings` (reading
-``executionSettings.csv``, generating the regulariser grid), :mod:`~debinn_jax.execution.translate`
-(one settings column -> one :class:`GridRun`), :mod:`~debinn_jax.execution.grid` (running the
-runs on the folds, outputs and resume). This module re-exports their public names.
+``executionSettings.csv``, generating the regulariser grid, choosing and naming columns),
+:mod:`~debinn_jax.execution.translate` (one settings column -> one :class:`GridRun`),
+:mod:`~debinn_jax.execution.jobs` (an execution folder of the authors' repository -> a
+:class:`GridJob` with its data and their results; the overall table of many grids),
+:mod:`~debinn_jax.execution.grid` (running the runs on the folds, outputs and resume),
+:mod:`~debinn_jax.execution.lock` (several processes on one output folder),
+:mod:`~debinn_jax.execution.progress` (the ETA) and :mod:`~debinn_jax.execution.cost` (FLOPs,
+phases, matmul peak: the cost report). This module re-exports their public names.
 """
 
+from debinn_jax.execution.cost import (
+    cost_report,
+    individual_flops,
+    matmul_peak,
+    population_flops,
+    run_flops,
+)
 from debinn_jax.execution.grid import (
     SUMMARY_METRICS,
+    GridInterrupted,
     GridResult,
     compile_group,
     compile_timer,
@@ -27,14 +40,19 @@ from debinn_jax.execution.grid import (
     run_grid,
     summary_csv,
 )
+from debinn_jax.execution.jobs import GridJob, prepare_job, read_summary_csv
+from debinn_jax.execution.lock import FolderBusy
+from debinn_jax.execution.progress import WorkMeter
 from debinn_jax.execution.settings import (
     BASE_COLUMN,
     GRID_BITS,
     SETTINGS_FILE,
     ExecutionSettings,
+    column_label,
     grid_setting,
     read_execution_settings,
     regulariser_grid,
+    select_columns,
     settings_file,
 )
 from debinn_jax.execution.translate import (
@@ -53,19 +71,32 @@ __all__ = [
     "SETTINGS_FILE",
     "SUMMARY_METRICS",
     "ExecutionSettings",
+    "FolderBusy",
+    "GridInterrupted",
+    "GridJob",
     "GridResult",
     "GridRun",
     "SettingsError",
+    "WorkMeter",
+    "column_label",
     "compile_group",
     "compile_timer",
+    "cost_report",
     "grid_run",
     "grid_runs",
     "grid_setting",
+    "individual_flops",
     "inert_keys",
+    "matmul_peak",
+    "population_flops",
     "precision",
+    "prepare_job",
     "read_execution_settings",
+    "read_summary_csv",
     "regulariser_grid",
+    "run_flops",
     "run_grid",
+    "select_columns",
     "settings_file",
     "summary_csv",
 ]
