@@ -112,7 +112,8 @@ def test_the_cost_report_of_a_grid_and_its_sessions(tiny, tmp_path):
     doc = json.loads((out / "cost.json").read_text())
     report = doc["latest"]
     s = report["seconds"]
-    assert s["compile"] + s["generations"] + s["final"] + s["host"] == pytest.approx(s["wall"])
+    parts = s["compile"] + s["generations"] + s["final"] + s["waiting"] + s["host"]
+    assert parts == pytest.approx(s["wall"]) and s["waiting"] == 0
     assert min(s.values()) >= 0 and s["generations"] > 0  # compile: 0 if traced before
     records = json.loads((out / "results.json").read_text())["records"]
     from debinn_jax.execution import grid_runs, read_execution_settings

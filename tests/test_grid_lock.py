@@ -97,7 +97,7 @@ def test_no_wait_refuses_naming_the_process_that_trains_the_column(grid):
         os.close(fd)
     assert code == 2
     assert err.strip().splitlines() == [
-        f"debinn grid: error: {out}: 1 of the runs asked for are being trained by pid 999999 "
+        f"debinn grid: error: {out}: 1 run of those asked for is being trained by pid 999999 "
         "on otherhost, started 2026-12-07 09:00:00 (debinn grid x --only S1); wait for it, or "
         "leave out --no-wait"
     ]
@@ -114,7 +114,7 @@ def test_restart_is_refused_while_another_process_trains_there(grid):
     finally:
         os.close(fd)
     assert code == 2 and len(err.strip().splitlines()) == 1
-    assert "1 runs are being trained there by pid 999999 on otherhost" in err
+    assert "1 run is being trained there by pid 999999 on otherhost" in err
     assert "a restart would discard them" in err
 
 
@@ -169,9 +169,10 @@ def test_a_run_waits_for_the_columns_another_process_trains(grid, tmp_path):
     finally:
         thread.join()
     assert [r["name"] for r in result.trained] == ["Q-S3"]
+    assert result.timing["phases"]["waiting"] > 0  # not counted as host work
     assert sorted(r["name"] for r in result.records) == ["Q-S1", "Q-S3"]
     assert (
-        "waiting for 1 runs (Q-S1) trained by pid 999999 on otherhost, started "
+        "waiting for 1 run (Q-S1) trained by pid 999999 on otherhost, started "
         "2026-12-07 09:00:00 (debinn grid x --only S1)" in lines
     )
     assert _names(out) == ["Q-S1", "Q-S3"]

@@ -50,8 +50,8 @@ from typing import Any
 
 from debinn_jax.execution.translate import GridRun
 
-#: Wall-time phases of a grid, in report order.
-PHASES = ("compile", "generations", "final", "host")
+#: Wall-time phases of a grid, in report order (``waiting``: for runs another process trained).
+PHASES = ("compile", "generations", "final", "waiting", "host")
 
 
 def individual_flops(
@@ -250,8 +250,9 @@ def cost_report(
 
     Args:
         work: from :func:`work_of`.
-        phases: seconds of ``compile`` (XLA), ``generations`` (the compiled generation chunks,
-            compilation excluded), ``final`` (the final selection, compilation excluded);
+        phases: seconds of ``compile`` (tracing, lowering, XLA), ``generations`` (the
+            compiled generation chunks, compilation excluded), ``final`` (the final selection,
+            compilation excluded), ``waiting`` (for runs other processes trained; optional);
             ``host`` is the rest of ``wall``.
         wall: the session's wall time (seconds).
         peak: from :func:`matmul_peak`.
@@ -262,7 +263,7 @@ def cost_report(
         seconds), ``peak``, ``floor_seconds`` (FLOPs / peak) and ``over_floor`` (``wall`` and
         the device phases over the floor), and the ``load_average`` at the end.
     """
-    seconds = {k: float(phases.get(k, 0.0)) for k in PHASES[:3]}
+    seconds = {k: float(phases.get(k, 0.0)) for k in PHASES[:4]}
     seconds["host"] = max(0.0, wall - sum(seconds.values()))
     seconds["wall"] = float(wall)
     flops = int(work.get("generation_flops", 0)) + int(work.get("final_flops", 0))
@@ -276,7 +277,7 @@ def cost_report(
         "peak": dict(peak),
         "floor_seconds": floor,
         "over_floor": {
-            "wall": wall / floor if floor else None,
+            "wall": (wall - seconds["waiting"]) / floor if floor else None,
             "device": device / floor if floor else None,
         },
         "load_average": list(os.getloadavg()),
@@ -307,7 +308,9 @@ def total_cost(sessions: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
         "achieved_gflops": flops / device / 1e9 if device > 0 else None,
         "floor_seconds": floor or None,
         "over_floor": {
-            "wall": seconds.get("wall", 0.0) / floor if floor else None,
+            "wall": (seconds.get("wall", 0.0) - seconds.get("waiting", 0.0)) / floor
+            if floor
+            else None,
             "device": device / floor if floor else None,
         },
     }
@@ -340,12 +343,14 @@ def format_cost(name: str, report: Mapping[str, Any]) -> list[str]:
     w, s = report["work"], report["seconds"]
     peak = report["peak"]
     lines = [
-        f"cost of {name}: {w['runs']} runs trained, {_num(w['generations'])} generations, "
+        f"cost of {name}: {w['runs']} run{'s' * (w['runs'] != 1)} trained, "
+        f"{_num(w['generations'])} generations, "
         f"{_num(w['individuals'] + w['final_individuals'])} individuals evaluated "
         f"({_num(w['final_individuals'])} of them in the final selections)",
         f"  wall {_secs(s['wall'])}: compilation {_secs(s['compile'])}, generations "
         f"{_secs(s['generations'])}, final selection {_secs(s['final'])}, host "
-        f"{_secs(s['host'])}",
+        f"{_secs(s['host'])}"
+        + (f", waiting for other processes {_secs(s['waiting'])}" if s.get("waiting") else ""),
     ]
     if not w["runs"]:
         return [*lines, "  nothing trained in this session: no speed figures"]
@@ -362,7 +367,7 @@ def format_cost(name: str, report: Mapping[str, Any]) -> list[str]:
     if floor:
         over = report["over_floor"]
         lines.append(
-            f"  compute floor {_secs(floor)} (work / peak); the wall time is "
+            f"  compute floor {_secs(floor)} (work / peak); the wall time (waits excluded) is "
             f"{over['wall']:,.1f}x the floor, the generations and final selection "
             f"{over['device']:,.1f}x"
         )

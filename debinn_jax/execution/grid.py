@@ -303,6 +303,11 @@ class _PhaseClock:
 Pair = tuple[str, str]
 
 
+def _runs(n: int) -> str:
+    """``1 run``, ``3 runs``."""
+    return f"{n} run{'s' * (n != 1)}"
+
+
 def _pairs(records: Sequence[Mapping[str, Any]]) -> set[Pair]:
     return {(r["name"], r["fold"]) for r in records}
 
@@ -335,6 +340,7 @@ class _Store:
         self.out, self.me, self.meta, self.data_name = out, me, meta, data_name
         self.notify = notify
         self.claims = None if out is None else Claims(out, me)
+        self.waited = 0.0  # seconds spent waiting for other processes' runs
 
     def __enter__(self) -> _Store:
         return self
@@ -366,7 +372,8 @@ class _Store:
             if others:
                 holder = next(iter(others.values()))
                 raise FolderBusy(
-                    f"{self.out}: {len(others)} runs are being trained there by "
+                    f"{self.out}: {_runs(len(others))} "
+                    f"{'is' if len(others) == 1 else 'are'} being trained there by "
                     f"{holder.describe()}; a restart would discard them: wait for it to end "
                     "or choose another output folder"
                 )
@@ -422,7 +429,8 @@ class _Store:
         names = sorted({name for name, _ in held}, key=lambda n: natural_key(n))
         position.batch, position.waiting_for = 0, " and ".join(holders)
         label = column_label(names)
-        self.notify(f"waiting for {len(held)} runs ({label}) trained by {position.waiting_for}")
+        self.notify(f"waiting for {_runs(len(held))} ({label}) trained by {position.waiting_for}")
+        t0 = time.perf_counter()
         while True:
             time.sleep(poll)
             with self._lock():
@@ -431,6 +439,7 @@ class _Store:
             left = [p for p in held if p not in _pairs(records) and p in others]
             if not left:
                 position.waiting_for = None
+                self.waited += time.perf_counter() - t0
                 return records
 
 
@@ -593,7 +602,8 @@ def run_grid(
                     if held and not wait and first:
                         holder0 = next(iter(held.values()))
                         raise FolderBusy(
-                            f"{out_dir}: {len(held)} of the runs asked for are being trained by "
+                            f"{out_dir}: {_runs(len(held))} of those asked for "
+                            f"{'is' if len(held) == 1 else 'are'} being trained by "
                             f"{holder0.describe()}; wait for it, or leave out --no-wait"
                         )
                     if first and meter is None:
@@ -708,7 +718,11 @@ def run_grid(
             compile_seconds=compiled["seconds"],
             programs_compiled=compiled["programs"],
             compile_groups=len(groups),
-            phases={"compile": compile_seconds_within(compiled["spans"]), **clock.seconds},
+            phases={
+                "compile": compile_seconds_within(compiled["spans"]),
+                **clock.seconds,
+                "waiting": store.waited,
+            },
         )
         records = store.merge(records, [], {"timing": timing})
     records.sort(key=lambda r: (r["fold"], r["index"]))
