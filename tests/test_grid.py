@@ -703,3 +703,7 @@ def test_an_interrupted_grid_says_where_it_stopped_and_how_to_resume(tmp_path, m
     assert code == 0, err
     assert "resumed from" in text and "at generation 200" in text
     assert "done: 2 runs (2 trained in this session)" in text
+    # the cost of this session counts the 51 generations each run had left, not all 251
+    records = _results(out)["records"]
+    assert [r["generations_run"] for r in records] == [251, 251]
+    assert json.loads((out / "cost.json").read_text())["latest"]["work"]["generations"] == 102

@@ -190,7 +190,7 @@ def grid_cost(args: argparse.Namespace) -> dict[str, Any]:
         )
     peak = matmul_peak()
     labels = {name: np.asarray(fold.train.y) for name, fold in job.folds}
-    work = work_of(job.runs, result.trained, labels)
+    work = work_of(job.runs, result.trained, labels, result.session_generations)
     report = cost_report(work, result.timing["phases"], result.timing["seconds"], peak)
     for line in format_cost(job.name, report):
         print(line)

@@ -262,7 +262,7 @@ def _report(
     if not peak:  # measured once per command, in the grid's precision, after a grid ran
         peak.update(matmul_peak())
     labels = {name: np.asarray(fold.train.y) for name, fold in job.folds}
-    work = work_of(job.runs, result.trained, labels)
+    work = work_of(job.runs, result.trained, labels, result.session_generations)
     report = cost_report(work, t["phases"], t["seconds"], peak)
     save_cost(job_out, job.name, report, holder)
     for line in format_cost(job.name, report):

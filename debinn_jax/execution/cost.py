@@ -212,15 +212,21 @@ def matmul_peak(
 
 
 def work_of(
-    runs: Sequence[GridRun], records: Sequence[Mapping[str, Any]], labels: Mapping[str, Any]
+    runs: Sequence[GridRun],
+    records: Sequence[Mapping[str, Any]],
+    labels: Mapping[str, Any],
+    generations: Mapping[tuple[str, str], int] | None = None,
 ) -> dict[str, Any]:
     """The work of the trained ``records`` (twins, ``same_run_as``, were not trained and are
-    left out): sums of :func:`run_flops` at each record's ``generations_run``.
+    left out): sums of :func:`run_flops` at each record's generations.
 
     Args:
         runs: the grid's runs (matched to records by name).
         records: records trained in the session.
         labels: fold name -> training labels ``(N,)``.
+        generations: ``(column, fold) -> generations run in the session``
+            (``GridResult.session_generations``: a batch resumed from its checkpoint ran only
+            the rest); default each record's ``generations_run``.
     """
     by_name = {r.name: r for r in runs}
     out = {
@@ -234,7 +240,10 @@ def work_of(
     for rec in records:
         if "same_run_as" in rec or rec["name"] not in by_name:
             continue
-        w = run_flops(by_name[rec["name"]], labels[rec["fold"]], int(rec["generations_run"]))
+        g = int(rec["generations_run"])
+        if generations is not None:
+            g = int(generations.get((rec["name"], rec["fold"]), g))
+        w = run_flops(by_name[rec["name"]], labels[rec["fold"]], g)
         out["runs"] += 1
         for key in ("generations", "individuals", "final_individuals"):
             out[key] += w[key]

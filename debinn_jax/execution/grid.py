@@ -166,12 +166,15 @@ def summary_csv(records: Sequence[Mapping[str, Any]], data_name: str) -> str:
 
 @dataclasses.dataclass(frozen=True)
 class GridResult:
-    """Outcome of :func:`run_grid`: one record per (column, fold), the timings, and the records
-    trained in this session (``trained``; the others were found finished)."""
+    """Outcome of :func:`run_grid`: one record per (column, fold), the timings, the records
+    trained in this session (``trained``; the others were found finished) and the generations
+    each trained run ran in this session (``session_generations``, ``(column, fold) -> n``:
+    fewer than its ``generations_run`` when its batch resumed from a checkpoint)."""
 
     records: tuple[dict[str, Any], ...]
     timing: dict[str, Any]
     trained: tuple[dict[str, Any], ...] = ()
+    session_generations: dict[tuple[str, str], int] = dataclasses.field(default_factory=dict)
 
 
 def _write_outputs(
@@ -590,6 +593,7 @@ def run_grid(
         t0 = time.perf_counter()
         timing: dict[str, Any] = {"calls": []}
         trained: list[dict[str, Any]] = []
+        session_generations: dict[Pair, int] = {}
         try:
             with compile_timer() as compiled:
                 clock = _PhaseClock(compiled)
@@ -644,6 +648,7 @@ def run_grid(
                                 f"{fold_name}-{part[0][0]}-{part[-1][0]}-n{len(part)}-{which}.ckpt"
                             )
                             position.checkpoint = True
+                        before = _resumed_generations(ckpt_path, len(part))
                         sweep = run_many(
                             step.spec,
                             X,
@@ -660,6 +665,8 @@ def run_grid(
                         c_call = compiled["seconds"] - c0
                         new: list[dict[str, Any]] = []
                         for j, (i, r) in enumerate(part):
+                            ran_here = int(sweep.generations_run[j]) - int(before[j])
+                            session_generations[(r.name, fold_name)] = max(ran_here, 0)
                             # the run's own spec: its switches set as the compiled flags had them
                             coords = sweep.run(j).coords
                             p_test = np.asarray(apply(r.spec, coords, _as_input(fold.test.X)))
@@ -726,7 +733,25 @@ def run_grid(
         )
         records = store.merge(records, [], {"timing": timing})
     records.sort(key=lambda r: (r["fold"], r["index"]))
-    return GridResult(records=tuple(records), timing=timing, trained=tuple(trained))
+    return GridResult(
+        records=tuple(records),
+        timing=timing,
+        trained=tuple(trained),
+        session_generations=session_generations,
+    )
+
+
+def _resumed_generations(ckpt_path: Path | None, n_runs: int) -> np.ndarray:
+    """Generations each run of a batch has run in its checkpoint (0 without one), ``(n_runs,)``."""
+    from debinn_jax.checkpoint import CheckpointError, stored_history
+
+    try:
+        ran = stored_history(ckpt_path).get("ran") if ckpt_path is not None else None
+    except CheckpointError:  # run_many reports it
+        ran = None
+    if ran is None or ran.ndim != 2 or ran.shape[0] < n_runs:
+        return np.zeros(n_runs, int)
+    return np.asarray(ran[:n_runs], bool).sum(axis=1)
 
 
 def _say_resumed(
