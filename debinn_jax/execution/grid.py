@@ -298,7 +298,7 @@ class _PhaseClock:
         def end() -> None:
             t1 = time.time()
             spans = self.compiled["spans"]
-            self.seconds[name] += (t1 - t0) - compile_seconds_within(spans, t0, t1)
+            self.seconds[name] += max(0.0, (t1 - t0) - compile_seconds_within(spans, t0, t1))
 
         return end
 
