@@ -497,7 +497,7 @@ def test_grid_compiles_one_program_per_genome_layout(small_grid):
     assert code == 0, err
     doc = steps["all_results"]
     assert doc["timing"]["compile_groups"] == 2  # shift-scale changes the genome
-    assert "2 compiled run programs" in out
+    assert "2 run programs)" in out
     records = {r["name"]: r for r in doc["records"]}
     assert set(records) == set(SMALL)
     assert records["Tiny-S2"]["shift_scale"] is True

@@ -246,8 +246,8 @@ def _report(
     print(
         f"{tag}done: {len(mine)} runs ({n_trained} trained in this session); test BACC median "
         f"{np.median(bacc):.3f}, mean {np.mean(bacc):.3f}; {t['seconds']:.0f} s "
-        f"({t['compile_seconds']:.0f} s XLA compilation, {t['compile_groups']} compiled run "
-        "programs)"
+        f"({t['phases']['compile']:.0f} s tracing and compiling, {t['compile_groups']} run "
+        f"program{'s' * (t['compile_groups'] != 1)})"
     )
     theirs = authors_bacc(job)
     same = [theirs[n] for n in sorted(names) if n in theirs]
