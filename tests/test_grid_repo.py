@@ -240,3 +240,21 @@ def test_evaluate_reads_the_best_models_tree_and_the_datasets_folder(tmp_path):
     code, text, err = cli("evaluate", "--model", run, "--data", tmp_path / "Datasets" / "DLBCL")
     assert code == 0, err
     assert "TP 12, TN 25, FP 5, FN 2" in text  # the published confusion matrix
+
+
+def test_an_execution_folders_datapool_comes_before_the_repositorys_datasets(tmp_path):
+    from debinn_jax.execution.jobs import resolve_folds
+
+    repo = make_repo(tmp_path)
+    grid = repo / "Executions" / "SYN-A"
+    pool_fold = write_fold(grid / "DataPool" / "SYN" / "Dataset" / "Fold-1", seed=3)
+    assert resolve_folds(grid, None, "SYN", "SYN-A") == ([pool_fold], grid / "DataPool")
+    # --data comes first of all, matched by the data name
+    datasets = repo / "Datasets"
+    fold = datasets / "SYN" / "Dataset-1Fold" / "Fold-1"
+    assert resolve_folds(grid, datasets, "SYN", "SYN-A") == ([fold], datasets)
+    # a Datasets folder without this grid's data is not used for it
+    other = repo / "Executions" / "OTHER-X"
+    other.mkdir()
+    with pytest.raises(LayoutError, match="no dataset folder for data 'NOPE' of OTHER-X"):
+        resolve_folds(other, None, "NOPE", "OTHER-X")

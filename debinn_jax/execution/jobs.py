@@ -96,7 +96,7 @@ def resolve_folds(
         )
     folds = find_folds(datasets, hints)
     top = datasets / folds[0].relative_to(datasets).parts[0]
-    if match_score(top.name, hints) == 0:
+    if match_score(top.name, (data_name,)) == 0:  # the grid's name alone is not enough
         raise LayoutError(
             f"{datasets}: no dataset folder for data {data_name!r} of {name} (found "
             f"{top.name}); pass --data with its Fold folder"
