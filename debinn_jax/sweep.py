@@ -68,7 +68,13 @@ from debinn_jax.ga import (
     make_runner,
     split_counts,
 )
-from debinn_jax.ga.train import _static_key
+from debinn_jax.ga.train import (
+    _static_key,
+    authors_split_pair,
+    check_replay_precision,
+    evaluated_generations,
+    replay_streams,
+)
 from debinn_jax.loss import LossFn
 from debinn_jax.network import NetworkSpec
 
@@ -122,6 +128,11 @@ class SweepResult:
         final_scores: ``(R, E)``.
         settings: the per-run numeric settings used, dict of ``(R,)`` arrays.
         seconds: wall time of the whole call (compilation included).
+        selection: every run's final selection (``candidate (R, E)``, ``candidate_scores
+            (R, C)``, ``candidate_ids (R, C)``, ``last_entry (R,)``; see
+            :attr:`debinn_jax.ga.GAResult.selection`).
+        timing: host-side timings (a replay: ``replay_streams_seconds``, the time spent making
+            the authors' random numbers).
     """
 
     spec: NetworkSpec
@@ -135,6 +146,8 @@ class SweepResult:
     final_scores: np.ndarray
     settings: dict[str, np.ndarray]
     seconds: float
+    selection: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    timing: dict[str, float] = dataclasses.field(default_factory=dict)
 
     @property
     def n_runs(self) -> int:
@@ -162,10 +175,11 @@ class SweepResult:
             history={k: v[i, :n] for k, v in self.history.items()},
             stopped_at=int(self.stopped_at[i]),
             generations_run=n,
-            early_stopped=n < cfg.generations,
+            early_stopped=n < evaluated_generations(cfg),
             hall_of_fame={"val": self.hall_of_fame_val[i]},
             final_scores=self.final_scores[i],
             seconds=self.seconds,
+            selection={k: np.asarray(v)[i] for k, v in self.selection.items()},
         )
 
     def predict_proba(self, i: int, X: Any) -> np.ndarray:
@@ -210,7 +224,7 @@ def _settings(config: GAConfig, settings: Mapping[str, Any] | None, n_runs: int)
                 raise ValueError(f"settings: {name} must be 0 or 1 in every run")
             dtype = np.float32
         else:
-            dtype = np.float32
+            dtype = np.dtype(jnp.zeros(()).dtype)  # float64 under x64: 0.01 stays 0.01
         out[name] = np.broadcast_to(np.asarray(value, dtype), (n_runs,)).copy()
     if np.any(out["r_min"] > out["r_max"]):
         raise ValueError("settings: r_min must not exceed r_max in any run")
@@ -220,10 +234,21 @@ def _settings(config: GAConfig, settings: Mapping[str, Any] | None, n_runs: int)
     return out
 
 
-def _mapped(fn: Any, run_batch_size: int | None) -> Any:
-    """Map ``fn`` over the leading axis of all its arguments."""
+def _mapped(fn: Any, run_batch_size: int | None, shared: int = 0) -> Any:
+    """Map ``fn`` over the leading axis of its arguments; the last ``shared`` arguments are
+    passed to every run as they are (not mapped)."""
+
+    def split(args: tuple) -> tuple[tuple, tuple]:
+        k = len(args) - shared
+        return args[:k], args[k:]
+
     if run_batch_size is None:
-        return jax.vmap(fn)
+
+        def vmapped(*args: Any) -> Any:
+            mapped_args, common = split(args)
+            return jax.vmap(lambda *a: fn(*a, *common))(*mapped_args)
+
+        return vmapped
     # batches of one as a plain scan (batch_size None), no vmap inside: each run's
     # ``lax.cond(done, skip, step)`` stays a branch, so a stopped run costs nothing while the
     # others go on. (``batch_size=1`` vmaps a batch of one, which turns the cond into a select
@@ -231,7 +256,8 @@ def _mapped(fn: Any, run_batch_size: int | None) -> Any:
     batch = None if run_batch_size == 1 else run_batch_size
 
     def mapped(*args: Any) -> Any:
-        return jax.lax.map(lambda a: fn(*a), args, batch_size=batch)
+        mapped_args, common = split(args)
+        return jax.lax.map(lambda a: fn(*a, *common), mapped_args, batch_size=batch)
 
     return mapped
 
@@ -258,15 +284,27 @@ def _compiled_many(
         return runner.start(k_run, x_t, y, mask, hp), k_final
 
     def finalize(state, k_final, x_t, y, mask, hp):
-        return runner.finalize(state, k_final, x_t, y, mask, hp)
+        out = runner.finalize(state, k_final, x_t, y, mask, hp)
+        return out[:3], {**out[3], "last_entry": state.last_entry}
 
-    fns = [_mapped(f, run_batch_size) for f in (start, runner.chunk, finalize)]
+    # the chunk's last argument, the replay's draws, is shared by every run (not mapped)
+    shared = (0, 1, 0)
+    fns = [
+        _mapped(f, run_batch_size, n)
+        for f, n in zip((start, runner.chunk, finalize), shared, strict=True)
+    ]
     if len(devices) > 1:
         mesh = Mesh(np.asarray(devices), ("runs",))
         spec_runs = P("runs")
         fns = [
-            jax.shard_map(f, mesh=mesh, in_specs=spec_runs, out_specs=spec_runs, check_vma=False)
-            for f in fns
+            jax.shard_map(
+                f,
+                mesh=mesh,
+                in_specs=(spec_runs,) * n_args + (P(),) * n,
+                out_specs=spec_runs,
+                check_vma=False,
+            )
+            for f, n, n_args in zip(fns, shared, (5, 5, 6), strict=True)
         ]
     return runner, tuple(jax.jit(f) for f in fns)
 
@@ -327,7 +365,11 @@ def _history(
     history = {}
     for k in hists[0]:
         full = np.concatenate([h[k] for h in hists], axis=1)[:n_runs]
-        history[k] = np.where(ran, full, np.nan)[:, :g_max]
+        mask = ran.reshape(ran.shape + (1,) * (full.ndim - 2))  # traces have trailing axes
+        if np.issubdtype(full.dtype, np.floating):
+            history[k] = np.where(mask, full, np.nan)[:, :g_max]
+        else:  # integer and boolean traces keep their type (their filler is 0 / -1)
+            history[k] = full[:, :g_max]
     return history, ran
 
 
@@ -347,6 +389,7 @@ def run_many(
     fitness: LossFn | None = None,
     checkpoint: ckpt.PathLike | None = None,
     checkpoint_every: float = 0.0,
+    row_keys: Sequence[str] | Sequence[Sequence[str]] | None = None,
     phase: PhaseHook | None = None,
 ) -> SweepResult:
     """Train R independent GA runs in one compiled call per chunk of generations.
@@ -384,10 +427,18 @@ def run_many(
             file system all of them see (process 0 writes, all read) and it is written
             after every chunk.
         checkpoint_every: seconds between periodic checkpoint writes; 0 = after every chunk.
+        row_keys: the training rows' keys for the authors' splits (``splits="authors"``):
+            ``N`` keys shared by every run or ``(R, N)``; default ``"1" .. "N"``.
         phase: timing hook (:data:`PhaseHook`), called at the start of the device work of
             every compiled chunk (``"generations"``, until its history is on the host) and of
             the final selection (``"final"``, until its result is on the host); it only
             measures.
+
+    With ``config.replay`` (float64 only) every run takes the authors' random numbers, which
+    depend on P, T, TC, B, the genome length and the mutation settings only: the runs of one
+    call must share ``generations``, ``r_max``, ``r_min``, ``mutation_prob`` and
+    ``crossover_prob``; their numbers are made once per chunk on the host (while the device
+    works on the previous chunk) and used by every run.
 
     Returns:
         A :class:`SweepResult`.
@@ -427,6 +478,9 @@ def run_many(
     hp = _settings(config, settings, n_runs)
     if config.subsets == "leave_out":
         hp["split_counts"] = np.stack([split_counts(config, y[i], mask[i]) for i in range(n_runs)])
+        if config.splits == "authors":
+            hp.update(_authors_splits(config, hp, y, mask, row_keys))
+    streams = _replay_streams(spec, config, hp) if config.replay else None
 
     devices = tuple(jax.devices() if devices is None else devices)
     n_dev = len(devices)
@@ -444,7 +498,7 @@ def run_many(
         x_t,
         np.asarray(y[take_pad], np.int32),
         np.ascontiguousarray(mask[take_pad]),
-        {k: np.asarray(v)[take_pad] for k, v in hp.items()},
+        jax.tree_util.tree_map(lambda v: np.asarray(v)[take_pad], hp),
     )
     runner, (start_fn, chunk_fn, final_fn) = _compiled_many(
         spec,
@@ -494,8 +548,11 @@ def run_many(
 
     def advance(state: Any, _: int) -> tuple[Any, ChunkReport]:
         nonlocal gen
+        draws = None if streams is None else streams.draws(gen, config.chunk)
         phase_end = timed("generations")  # timing hook
-        state, h = chunk_fn(state, x_t_j, y_j, m_j, hp_j)
+        state, h = chunk_fn(state, x_t_j, y_j, m_j, hp_j, draws)
+        if streams is not None:  # the next chunk's numbers while the device works
+            streams.prepare(gen + config.chunk, config.chunk)
         h = to_host(h)
         rans.append(h.pop("ran"))
         hists.append(h)
@@ -518,10 +575,12 @@ def run_many(
         snapshot=_host_state,
     )
     phase_end = timed("final")  # timing hook
-    coords, ensemble, scores = final_fn(state, k_final, x_t_j, y_j, m_j, hp_j)
+    (coords, ensemble, scores), selection = final_fn(state, k_final, x_t_j, y_j, m_j, hp_j)
     history, ran = _history(hists, rans, n_runs)
     n_gen = ran.sum(axis=1)
-    coords, ensemble, scores, hof_val = to_host((coords, ensemble, scores, state.hof.val))
+    coords, ensemble, scores, hof_val, selection = to_host(
+        (coords, ensemble, scores, state.hof.val, selection)
+    )
     phase_end()  # timing hook
     cut = functools.partial(jax.tree_util.tree_map, lambda a: a[:n_runs])
     return SweepResult(
@@ -534,6 +593,73 @@ def run_many(
         generations_run=n_gen,
         hall_of_fame_val=hof_val[:n_runs],
         final_scores=scores[:n_runs],
-        settings=hp,
+        settings={k: v for k, v in hp.items() if k in SWEEPABLE},
         seconds=time.perf_counter() - start,
+        selection=cut(selection),
+        timing={} if streams is None else {"replay_streams_seconds": streams.seconds},
+    )
+
+
+def _authors_splits(
+    config: GAConfig,
+    hp: Mapping[str, np.ndarray],
+    y: np.ndarray,
+    mask: np.ndarray,
+    row_keys: Any,
+) -> dict[str, np.ndarray]:
+    """Every run's authors' splits (:func:`~debinn_jax.ga.train.authors_split_pair`), stacked:
+    ``splits`` and ``final_splits`` as ``(train (R, S, N), val (R, S, N))``. A run's final
+    splits use seed base ``generations + 1`` of that run."""
+    n_runs, n = y.shape
+    if row_keys is None:
+        keys = [None] * n_runs
+    elif len(row_keys) == n and all(isinstance(k, str | int | np.integer) for k in row_keys):
+        keys = [[str(k) for k in row_keys]] * n_runs
+    else:
+        keys = [list(map(str, k)) for k in row_keys]
+        if len(keys) != n_runs or any(len(k) != n for k in keys):
+            raise ValueError(
+                f"run_many: row_keys must be N = {n} keys or (R = {n_runs}, N) keys, got "
+                f"{len(row_keys)} entries"
+            )
+    cache: dict[Any, Any] = {}
+    pairs = []
+    for i in range(n_runs):
+        run_cfg = dataclasses.replace(config, generations=int(hp["generations"][i]))
+        sig = (
+            run_cfg.generations,
+            None if keys[i] is None else tuple(keys[i]),
+            y[i].tobytes(),
+            mask[i].tobytes(),
+        )
+        if sig not in cache:
+            cache[sig] = authors_split_pair(run_cfg, y[i], mask[i], keys[i])
+        pairs.append(cache[sig])
+    return {
+        "splits": tuple(np.stack([p[0][j] for p in pairs]) for j in range(2)),
+        "final_splits": tuple(np.stack([p[1][j] for p in pairs]) for j in range(2)),
+    }
+
+
+def _replay_streams(spec: NetworkSpec, config: GAConfig, hp: Mapping[str, np.ndarray]) -> Any:
+    """The authors' streams shared by every run of a replay (their settings must agree)."""
+    check_replay_precision("run_many")
+    values = {}
+    for name in ("generations", "r_max", "r_min", "mutation_prob", "crossover_prob"):
+        column = np.asarray(hp[name])
+        if np.any(column != column[0]):
+            raise ValueError(
+                f"run_many: a replay's runs share the authors' random numbers, so they must "
+                f"have the same {name}; got {sorted(set(column.tolist()))}"
+            )
+        values[name] = column[0].item()
+    if values["crossover_prob"] != 0.5:
+        raise ValueError(
+            f"run_many: a replay needs crossover_prob 0.5, got {values['crossover_prob']}"
+        )
+    return replay_streams(
+        spec,
+        dataclasses.replace(
+            config, **{k: values[k] for k in ("generations", "r_max", "r_min", "mutation_prob")}
+        ),
     )

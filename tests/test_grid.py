@@ -224,14 +224,15 @@ def test_real_columns_map_to_the_2025_network_and_ga(real):
     assert s1.spec.kernel == "gaussian_2025" and s1.spec.activation == "lrelu"
     assert s1.spec.variant == "2025" and s1.spec.group_counts() == (10, 8, 2)
     cfg = s1.config
-    assert cfg.generations == 1001  # 1000 iterations + generation 0
+    assert cfg.generations == 1000  # T: 1000 iterations after the initial population
     assert (cfg.r_max, cfg.r_min, cfg.mutation_prob, cfg.crossover_prob) == (2.0, 0.5, 1.0, 0.5)
     assert cfg.schedule == "beat_2025" and cfg.population_init == "singularity"
     assert cfg.subsets == "leave_out" and cfg.leave_out == (0.2, 0.5, 0.05)
     assert cfg.hof_rule == "2025" and cfg.final_selection == "all_in" and cfg.ensemble == 1
     assert cfg.replacement == "single" and cfg.elitism == 0
     assert cfg.loss.alpha == 1.0 and cfg.loss.variant == "2025"
-    assert cfg == GAConfig.reference_2025(generations=1001)
+    assert cfg.splits == "authors" and cfg.cpp_rules == "msvc" and not cfg.replay
+    assert cfg == GAConfig.reference_2025(generations=1000)
     r1 = cfg.resolve(s1.spec)
     assert (r1.population_size, r1.tournament_size, r1.beat_period) == (61, 20, 8)
     assert (r1.early_stopping, r1.splits_per_ratio) == (61, 8)

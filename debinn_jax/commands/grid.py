@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import signal
 import time
 from pathlib import Path
@@ -52,6 +53,14 @@ random keys:
   settings compare on common random numbers. In the authors' grids such pairs agree in 61-64
   of 64 per grid, so their 128 results are about 64 distinct runs.
 
+replay:
+  --replay msvc repeats the authors' published runs: every random number comes from their
+  std::mt19937 streams (msvc: their Windows build, behind the published results; libstdc++:
+  their Linux binary), the splits are theirs, and columns that differ only in DropConnect are
+  one run. Each row is then compared with the authors' summary.csv: exact (all six test
+  metrics), as its DropConnect twin, or differs, with the first iteration where a decision
+  came within 1e-14 of flipping (replay.md, replay.json).
+
 output (per grid, in --out or --out/<grid name>/):
   results.json   one record per (setting, fold): test/train metrics, generations, seconds
   summary.csv    the authors' format: SNS/SPC/PPV/NPV/ACC/BACC in % per setting
@@ -73,6 +82,11 @@ def run_grid_command(args: argparse.Namespace) -> int:
     """Read the settings, check them all, run the grid(s), print a summary."""
     from debinn_jax.execution import precision
 
+    if args.replay and args.precision == "float32":
+        raise UserError(
+            "--replay needs float64 (the authors' program computes in double precision and "
+            "float32 cannot repeat its decisions); drop --precision float32"
+        )
     # the whole grid runs in one precision; the caller's setting is restored afterwards
     with precision(args.precision):
         return _run_grid(args)
@@ -92,14 +106,25 @@ def _jobs(args: argparse.Namespace) -> tuple[list[Any], bool]:
             "execution folder, its executionSettings.csv or the authors' Executions folder"
         )
     many = path.is_dir() and folders != [path]
+    if many and args.compare:
+        raise UserError(
+            f"--compare names one summary.csv; {path} holds {len(folders)} grids: give "
+            "--reference DIR (DIR/<grid name>/summary.csv) instead"
+        )
     jobs = []
     for folder in folders:
         try:
-            jobs.append(
-                prepare_job(folder, data=args.data, only=args.only, reference=args.reference)
-            )
+            job = prepare_job(folder, data=args.data, only=args.only, reference=args.reference)
         except SettingsError as err:
             raise UserError(str(err)) from None
+        if args.zero_spread is not None:
+            spread = args.zero_spread
+            runs = tuple(
+                dataclasses.replace(r, spec=dataclasses.replace(r.spec, zero_spread=spread))
+                for r in job.runs
+            )
+            job = dataclasses.replace(job, runs=runs)
+        jobs.append(job)
     return jobs, many
 
 
@@ -142,8 +167,9 @@ def _run_grid(args: argparse.Namespace) -> int:
     for k, (job, job_out) in enumerate(zip(jobs, outs)):
         tag = f"[{k + 1}/{len(jobs)} {job.name}] " if many else ""
         print(
-            f"{tag}settings: {job.settings.path}: {len(job.runs)} columns x {len(job.folds)} "
-            f"fold(s), data {job.data_name} from {job.data_source}"
+            f"{tag}settings: {job.settings.path}: {len(job.runs)} column"
+            f"{'s' * (len(job.runs) != 1)} x {len(job.folds)} fold(s), data {job.data_name} "
+            f"from {job.data_source}"
         )
         if k == 0 or not many:
             for key, why in inert_keys(job.settings).items():
@@ -158,6 +184,8 @@ def _run_grid(args: argparse.Namespace) -> int:
                 f"interrupted during the cost report{grids}; every run is saved in "
                 f"{job_out / 'results.json'}: rerun the same command to go on",
             ) from None
+        if args.replay:
+            _replay_comparison(args, job, job_out, result.records)
         rows.append(overview_row(job, result.records))
     if many:
         write_text_atomic(out / "overview.md", overview_markdown(rows))
@@ -212,6 +240,7 @@ def _run_job(
             wait=not args.no_wait,
             meter=meter,
             holder=holder,
+            replay=args.replay,
         )
     except GridInterrupted as exc:
         where = exc.where()
@@ -221,6 +250,46 @@ def _run_job(
             )
         hint = exc.resume_hint("rerun the same command")
         raise RunInterrupted(exc.signum, where + (f"; {hint}" if hint else "")) from None
+
+
+def _replay_comparison(args: argparse.Namespace, job: Any, job_out: Path, records: object) -> None:
+    """Set a replay's records against the authors' summary.csv (``--compare``, else the
+    grid's own: beside its settings or in ``--reference``); print and write the table."""
+    from debinn_jax.execution.compare import (
+        compare_rows,
+        counts,
+        read_authors_summary,
+        replay_report,
+    )
+    from debinn_jax.io import write_json_atomic, write_text_atomic
+
+    path = job.authors_summary
+    if args.compare:
+        path = Path(args.compare)
+        if not path.is_file():
+            raise UserError(f"--compare {path}: no such file (the authors' summary.csv)")
+    if path is None:
+        print("no authors' summary.csv beside the settings (--compare names one): not compared")
+        return
+    data_name = job.data_name
+    rows = compare_rows(records, read_authors_summary(path), data_name)
+    c = counts(rows)
+    title = f"Replay of {data_name} {job.name} ({args.replay} rules) vs {path}"
+    write_text_atomic(job_out / "replay.md", replay_report(rows, title))
+    write_json_atomic(job_out / "replay.json", {"authors_summary": str(path), "rows": rows})
+    print(
+        f"replay vs {path}: {c['exact']} exact, {c['twin']} as their DropConnect twin, "
+        f"{c['differs']} differ, {c['missing']} not in the summary; "
+        f"wrote {job_out / 'replay.md'}"
+    )
+    for r in rows:
+        if r["status"] == "differs":
+            first = (r.get("near_ties") or {}).get("first_close")
+            why = f"near tie at iteration {first[0]} ({first[1]})" if first else "no near tie"
+            print(
+                f"  {r['name']}: ours BACC {r['ours_bacc']:.2f}, "
+                f"authors {r['authors_bacc']:.2f}; {why}"
+            )
 
 
 def _report(
@@ -320,6 +389,29 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="per-column",
         help="per-column: one random key per column (default); shared: the same key for "
         "every column, as the authors' program (see 'random keys' below)",
+    )
+    p.add_argument(
+        "--replay",
+        choices=("msvc", "libstdc++"),
+        help="repeat the authors' runs exactly with their random streams, under the rules of "
+        "their Windows build (msvc: the published results) or their Linux binary "
+        "(libstdc++); float64 only; compares each row with the authors' summary.csv (see "
+        "'replay' below)",
+    )
+    p.add_argument(
+        "--zero-spread",
+        type=float,
+        choices=(0.0, 1.0),
+        default=None,
+        help="weight standardisation of a layer whose weights are all equal (the Singularity "
+        "start): every weight becomes 1 (default) or 0; only runs with standardisation and "
+        "an L1/L2 penalty differ",
+    )
+    p.add_argument(
+        "--compare",
+        metavar="SUMMARY",
+        help="the authors' summary.csv to compare a replay with (default: summary.csv beside "
+        "the settings, or in --reference)",
     )
     p.add_argument(
         "--precision",

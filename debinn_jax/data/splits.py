@@ -566,3 +566,85 @@ def leave_out_splits(
     val = jax.vmap(lambda u, c: _take_per_class(u, y, n_classes, members, c))(noise, counts)
     train = members[None, :] & ~val
     return train.astype(jnp.float32), val.astype(jnp.float32)
+
+
+def default_keys(n: int) -> tuple[str, ...]:
+    """Row keys of a table without a key column: ``"1" .. "n"`` (1-based row numbers)."""
+    return tuple(str(i + 1) for i in range(n))
+
+
+def authors_splits(
+    keys: Sequence[str],
+    y: Any,
+    n_classes: int,
+    ratios: Sequence[float],
+    splits_per_ratio: int,
+    seed_base: int,
+    rules: str = "msvc",
+    sample_mask: Any = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The 2025 program's leave-out splits, exactly (DEBINN-2025 sections 4 and 7.3; host side).
+
+    Deterministic: no random key, the same splits for every run on the same training set.
+    Ratio k (``ratios[k]``, ``m`` the smallest class count) uses the engine
+    ``std::mt19937(seed_base + k)``. For every ratio, each class's list of training keys is
+    sorted as strings (``"1" < "10" < "2"``); then for each of the ``splits_per_ratio`` splits
+    and each class in class order, that class's list is shuffled in place (the next split
+    shuffles the already shuffled list) with the C++ library ``rules``
+    (:mod:`debinn_jax.cpp_random`); the split's validation part is the first ``floor(r m)``
+    keys of every class, its train part every other case. The authors' program trains on
+    ``seed_base`` 0 and re-scores its final candidates on ``seed_base`` T + 1 (T the iteration
+    count).
+
+    Args:
+        keys: ``N`` unique row keys (the first column of the training table; see
+            :func:`default_keys` for tables without one).
+        y: ``(N,)`` class indices (class order = sorted label strings).
+        n_classes: K.
+        ratios: leave-out ratios (:func:`leave_out_ratios`).
+        splits_per_ratio: splits per ratio.
+        seed_base: the first engine seed.
+        rules: ``"msvc"`` or ``"libstdc++"``.
+        sample_mask: ``(N,)`` usable rows (padding 0); default all.
+
+    Returns:
+        ``(train, val)``: float32 ``(len(ratios) * splits_per_ratio, N)`` 0/1 masks,
+        ratio-major (the order of :func:`leave_out_splits`).
+
+    Raises:
+        ValueError: keys are not unique or not one per row, or a class has no usable case.
+    """
+    from debinn_jax import cpp_random
+
+    cpp_random.check_rules(rules)
+    y = np.asarray(y).astype(np.int64)
+    keys = [str(k) for k in keys]
+    if len(keys) != y.shape[0]:
+        raise ValueError(f"authors_splits: {len(keys)} keys for {y.shape[0]} labels")
+    use = np.ones(y.shape, bool) if sample_mask is None else np.asarray(sample_mask) > 0
+    used = [k for k, u in zip(keys, use, strict=True) if u]
+    if len(set(used)) != len(used):
+        dup = sorted({k for k in used if used.count(k) > 1})[:5]
+        raise ValueError(f"authors_splits: row keys must be unique, got duplicates {dup}")
+    row = {k: i for i, k in enumerate(keys) if use[i]}
+    counts = np.bincount(y[use], minlength=n_classes)
+    if counts.min() < 1:
+        raise ValueError(f"authors_splits: every class needs a case, got counts {counts.tolist()}")
+    m = int(counts.min())
+    n = y.shape[0]
+    train, val = [], []
+    for k, r in enumerate(ratios):
+        engine = cpp_random.Engine(seed_base + k)
+        lists = [
+            sorted(kk for kk, c, u in zip(keys, y, use, strict=True) if u and c == cls)
+            for cls in range(n_classes)
+        ]
+        count = math.floor(r * m)
+        for _ in range(splits_per_ratio):
+            v = np.zeros(n, bool)
+            for members in lists:
+                cpp_random.shuffle(members, engine, rules)
+                v[[row[kk] for kk in members[:count]]] = True
+            val.append(v)
+            train.append(use & ~v)
+    return np.asarray(train, np.float32), np.asarray(val, np.float32)

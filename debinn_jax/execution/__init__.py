@@ -10,7 +10,10 @@ on every fold with batched, compiled sweeps (``sweep.run_many``): columns that d
 numbers (L1/L2, weight standardisation, group normalisation, spatial dropout) share one
 compiled program; only the architecture and ``ShiftScaleOptimize`` (the genome length) need
 their own. Results are written after every batch (``results.json``, and ``summary.csv`` in the
-authors' column format); an interrupted grid resumes without redoing finished columns.
+authors' column format); an interrupted grid resumes without redoing finished columns. With
+``replay`` the runs repeat the authors' exactly (their random streams); :func:`compare_rows`
+sets a grid against the authors' ``summary.csv``, and :func:`replay_run` repeats one run (a
+published model) from its settings.
 
 Layout, one module per step: :mod:`~debinn_jax.execution.settings` (reading
 ``executionSettings.csv``, generating the regulariser grid, choosing and naming columns),
@@ -19,10 +22,13 @@ Layout, one module per step: :mod:`~debinn_jax.execution.settings` (reading
 :class:`GridJob` with its data and their results; the overall table of many grids),
 :mod:`~debinn_jax.execution.grid` (running the runs on the folds, outputs and resume),
 :mod:`~debinn_jax.execution.lock` (several processes on one output folder),
-:mod:`~debinn_jax.execution.progress` (the ETA) and :mod:`~debinn_jax.execution.cost` (FLOPs,
-phases, matmul peak: the cost report). This module re-exports their public names.
+:mod:`~debinn_jax.execution.progress` (the ETA), :mod:`~debinn_jax.execution.cost` (FLOPs,
+phases, matmul peak: the cost report), :mod:`~debinn_jax.execution.compare` (a grid against
+the authors' summary, row by row) and :mod:`~debinn_jax.execution.replay` (one run repeated
+exactly). This module re-exports their public names.
 """
 
+from debinn_jax.execution.compare import compare_rows, read_authors_summary, replay_report
 from debinn_jax.execution.cost import (
     cost_report,
     individual_flops,
@@ -40,9 +46,10 @@ from debinn_jax.execution.grid import (
     run_grid,
     summary_csv,
 )
-from debinn_jax.execution.jobs import GridJob, prepare_job, read_summary_csv
+from debinn_jax.execution.jobs import GridJob, prepare_job
 from debinn_jax.execution.lock import FolderBusy
 from debinn_jax.execution.progress import WorkMeter
+from debinn_jax.execution.replay import Replayed, read_settings_ini, replay_run
 from debinn_jax.execution.settings import (
     BASE_COLUMN,
     GRID_BITS,
@@ -76,9 +83,11 @@ __all__ = [
     "GridJob",
     "GridResult",
     "GridRun",
+    "Replayed",
     "SettingsError",
     "WorkMeter",
     "column_label",
+    "compare_rows",
     "compile_group",
     "compile_timer",
     "cost_report",
@@ -91,9 +100,12 @@ __all__ = [
     "population_flops",
     "precision",
     "prepare_job",
+    "read_authors_summary",
     "read_execution_settings",
-    "read_summary_csv",
+    "read_settings_ini",
     "regulariser_grid",
+    "replay_report",
+    "replay_run",
     "run_flops",
     "run_grid",
     "select_columns",

@@ -10,10 +10,15 @@ connections (sum over layers of ``n_in n_out``), ``H`` the hidden neurons, ``G``
 groups, ``K`` the classes and the run's switches ws (weight standardisation), sd (spatial
 dropout), gn (group normalisation), ss (shift-scale, acting only with gn), one individual costs::
 
-    C (8 + 3 + 4 + 11 ws + (2 b + 4) sd)     distance 8, kernel A exp(-rho d^2) 3, L1/L2 4,
-                                             standardisation 11, the median search of spatial
-                                             dropout 2 b (b = 32 or 64 bisection steps of a
-                                             compare and a count) + 4 (mask and kept means)
+    C (8 + 3 + 4 + 11 ws + (2 b + 4 + 4 d) sd)
+                                             distance 8, kernel A exp(-rho d^2) 3, L1/L2 4,
+                                             standardisation 11, spatial dropout's median
+                                             search 2 b (b = 32: at most 32 bisection passes
+                                             of a compare and a count on the lengths' float32
+                                             bits; the loop stops earlier when one value is
+                                             left, this count takes 32), mask and kept means 4,
+                                             and in float64 (d = 1) rounding to float32 and
+                                             the tie test 4
     + 2 C N                                  the matmuls, 2 n_in n_out N per layer
     + H N (3 + (5 + 2 ss) gn) + 4 G N gn     leaky ReLU 3; group normalisation 5 per
                                              activation (mean, deviation, square, sum, divide),
@@ -32,7 +37,8 @@ is 4-6 % higher. With weight standardisation and group normalisation on, XLA cou
 more: its fusions recompute cheap element-wise producers (activations, deviations, weights)
 inside every fusion that reads them, work done twice that this count (the work the math
 needs) leaves out. XLA counts a loop body once, so it cannot see the median search of spatial
-dropout; this count can (on DLBCL 2H-Hinton in float64 it is more than the matmuls).
+dropout; this count can (on DLBCL, N = 41, it is 72 operations per connection against the
+matmuls' 82).
 
 :func:`matmul_peak` measures the GFLOP/s of a square ``jnp.matmul`` in the current precision;
 :func:`cost_report` puts the work, the phases of the wall time and the peak together (the
@@ -78,8 +84,7 @@ def individual_flops(
     sd = bool(spec.spatial_dropout and sw.get("spatial_dropout", 1))
     gn = bool(spec.normalization == "activation" and sw.get("normalization", 1))
     ss = bool(spec.shift_scale)
-    bits = 64 if _x64() else 32
-    per_connection = 8 + 3 + 4 + 11 * ws + (2 * bits + 4) * sd
+    per_connection = 8 + 3 + 4 + 11 * ws + (2 * 32 + 4 + 4 * _x64()) * sd
     return (
         c * per_connection
         + 2 * c * n

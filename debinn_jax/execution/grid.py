@@ -192,8 +192,8 @@ def _finished(out: Path | None, meta: Mapping[str, Any] | None = None) -> list[d
 
     Raises:
         DataError: the file is not a grid results file, or it was written with another seed,
-            data name, precision, key protocol or zero-spread rule than ``meta`` (resuming
-            would mix two grids).
+            data name, precision, key protocol, zero-spread rule, split rule or C++ rules
+            than ``meta`` (resuming would mix two grids).
     """
     if out is None or not (out / "results.json").is_file():
         return []
@@ -210,13 +210,54 @@ def _finished(out: Path | None, meta: Mapping[str, Any] | None = None) -> list[d
     if meta is not None:  # files from before these fields: per-column keys, weights 0
         doc.setdefault("keys", "per-column")
         doc.setdefault("zero_spread_weight", 0)
-    for key in ("seed", "data", "dtype", "keys", "zero_spread_weight"):
+    if meta is not None:  # files from before the authors' splits
+        doc.setdefault("splits", "random")
+        doc.setdefault("cpp_rules", "msvc")
+    for key in ("seed", "data", "dtype", "keys", "zero_spread_weight", "splits", "cpp_rules"):
         if meta is not None and key in doc and doc[key] != meta[key]:
             raise DataError(
                 f"{path}: written by a grid with {key} {doc[key]!r}, this one has "
                 f"{meta[key]!r}; pass --restart to start over, or choose another --out"
             )
     return records
+
+
+#: A decision whose two sides differ by less than this (a fitness gap) could flip between two
+#: float64 implementations that differ in the last bits (about 50 ulps of a fitness near 0.3).
+NEAR_TIE = 1e-14
+
+
+def near_ties(history: Mapping[str, np.ndarray], candidate_scores: Any = None) -> dict[str, Any]:
+    """How close a 2025 run's decisions came to flipping, from its history (one run's
+    ``(G,)`` arrays ``gap_rank``, ``gap_alpha``, ``gap_tol``; NaN/inf where none).
+
+    Returns ``{"rank"|"alpha"|"tol": [smallest gap, its iteration], "first_close":
+    [iteration, which] or None (the first iteration with a gap below :data:`NEAR_TIE`),
+    "final": the gap between the two best final candidates' scores}``. Iterations are the
+    authors' (generation - 1): ``rank`` is the smallest gap between two training fitnesses
+    of the population ranked for the tournaments, ``alpha`` the smallest ``|V - alpha0|`` of
+    an offspring, ``tol`` the smallest ``||V - T| - tol|`` of an offspring that beat alpha0.
+    """
+    out: dict[str, Any] = {}
+    first: list[Any] | None = None
+    for name in ("rank", "alpha", "tol"):
+        gaps = np.asarray(history.get(f"gap_{name}", []), np.float64)
+        gaps = np.where(np.isfinite(gaps), gaps, np.inf)
+        if gaps.size == 0 or not np.isfinite(gaps.min()):
+            out[name] = None
+            continue
+        g = int(np.argmin(gaps))
+        out[name] = [float(gaps[g]), g - 1]
+        close = np.flatnonzero(gaps < NEAR_TIE)
+        if close.size and (first is None or close[0] - 1 < first[0]):
+            first = [int(close[0]) - 1, name]
+    out["first_close"] = first
+    scores = None if candidate_scores is None else np.sort(np.asarray(candidate_scores))
+    if scores is not None and np.sum(np.isfinite(scores)) >= 2:
+        out["final"] = float(scores[1] - scores[0])
+    else:
+        out["final"] = None
+    return out
 
 
 class GridInterrupted(RunInterrupted):
@@ -461,22 +502,22 @@ class _Batch:
 
 def _plan(
     mine: set[Pair],
-    groups: Mapping[tuple[Any, Any], list[tuple[int, GridRun]]],
+    groups: Mapping[tuple[Any, ...], list[tuple[int, GridRun]]],
     folds: Sequence[tuple[str, Fold]],
     batch: int,
-    shared_key: bool,
+    dedupe: bool,
     records: list[dict[str, Any]],
 ) -> tuple[list[_Batch], list[dict[str, Any]]]:
     """The batches that train the runs in ``mine``: per fold and compile group, ``batch`` runs
     per call. Returns them and the records of columns that are the same run as one already
-    finished (shared keys), which need no training."""
+    finished (``dedupe``: shared keys or a replay), which need no training."""
     plan: list[_Batch] = []
     copied: list[dict[str, Any]] = []
     for f_idx, (fold_name, fold) in enumerate(folds):
-        for (spec, cfg), members in groups.items():
+        for (spec, cfg, *_), members in groups.items():
             todo = [(i, r) for i, r in members if (r.name, fold_name) in mine]
             twins: dict[str, list[tuple[int, GridRun]]] = {}
-            if shared_key:  # equal settings and key: one training serves them all
+            if dedupe:  # equal settings and key: one training serves them all
                 todo, twins, copies = _dedupe(todo, members, records + copied, fold_name)
                 copied += copies
             for start in range(0, len(todo), batch):
@@ -499,6 +540,7 @@ def run_grid(
     meter: WorkMeter | None = None,
     holder: Any = None,
     poll: float = 2.0,
+    replay: str | None = None,
 ) -> GridResult:
     """Train every run on every fold (one GA run each, as the authors did); score the test sets.
 
@@ -539,10 +581,16 @@ def run_grid(
         holder: who this process is (:class:`~debinn_jax.execution.lock.Holder`; default
             :func:`~debinn_jax.execution.lock.current_holder`).
         poll: seconds between looks at the folder while waiting for another process.
+        replay: ``"msvc"`` or ``"libstdc++"``: repeat the authors' runs exactly with their
+            random streams (``GAConfig.replay``; float64 only; ``seed`` and keys are unused).
+            Columns with equal settings are then one run, as with ``shared_key``.
 
     Returns:
         A :class:`GridResult`; records hold ``name``, ``fold``, ``test``/``train`` metrics
-        (fractions), ``generations_run``, ``seconds`` and the settings.
+        (fractions), ``generations_run``, ``stop_iteration`` (the authors' iteration before
+        which the run stopped), ``last_entry`` (the iteration of the last hall-of-fame
+        entry), ``candidate`` (the final candidate picked, as the authors number them),
+        ``near_ties`` (:func:`near_ties`), ``seconds`` and the settings.
 
     Raises:
         GridInterrupted: SIGINT/SIGTERM or Ctrl-C (what was finished is saved).
@@ -550,6 +598,7 @@ def run_grid(
             another process trains in ``out``.
     """
     import jax
+    import jax.numpy as jnp
 
     from debinn_jax.checkpoint import digest
     from debinn_jax.execution.lock import FolderBusy, current_holder
@@ -558,11 +607,22 @@ def run_grid(
     from debinn_jax.network import apply
     from debinn_jax.sweep import run_many
 
+    if replay is not None:
+        from debinn_jax.cpp_random import check_rules
+        from debinn_jax.ga.train import check_replay_precision
+
+        check_rules(replay)
+        check_replay_precision("run_grid")
+        runs = [
+            dataclasses.replace(
+                r, config=dataclasses.replace(r.config, replay=True, cpp_rules=replay)
+            )
+            for r in runs
+        ]
     out_dir = None if out is None else Path(out)
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
     data_name = runs[0].data if runs else ""
-    import jax.numpy as jnp
 
     meta = {
         "format": "debinn-grid",
@@ -570,10 +630,13 @@ def run_grid(
         "seed": seed,
         "data": data_name,
         "dtype": str(jnp.zeros(()).dtype),
-        "keys": "shared" if shared_key else "per-column",
+        "keys": "replay" if replay else ("shared" if shared_key else "per-column"),
         # the standardised weight at zero spread (0 before 2026-12-02): runs with
         # standardisation differ between the two rules, so a grid is not resumed across them
-        "zero_spread_weight": 1,
+        "zero_spread_weight": _zero_spread(runs),
+        # the authors' deterministic splits (2026-12-07 on) or splits drawn per run
+        "splits": runs[0].config.splits if runs else "authors",
+        "cpp_rules": runs[0].config.cpp_rules if runs else "msvc",
     }
     say = progress if progress is not None else (lambda line: None)
     wanted = [(r.name, fold_name) for fold_name, _ in folds for r in runs]
@@ -587,9 +650,13 @@ def run_grid(
         ckpt_dir = None if out_dir is None else out_dir / "checkpoints"
         if ckpt_dir is not None:
             ckpt_dir.mkdir(parents=True, exist_ok=True)
-        groups: dict[tuple[Any, Any], list[tuple[int, GridRun]]] = {}
+        groups: dict[tuple[Any, ...], list[tuple[int, GridRun]]] = {}
         for run in runs:
-            groups.setdefault(compile_group(run), []).append((run.index, run))
+            key = compile_group(run)
+            if replay is not None:  # the runs of a call share the authors' random numbers
+                c = run.config
+                key = (*key, c.generations, c.r_max, c.r_min, c.mutation_prob)
+            groups.setdefault(key, []).append((run.index, run))
         t0 = time.perf_counter()
         timing: dict[str, Any] = {"calls": []}
         trained: list[dict[str, Any]] = []
@@ -619,7 +686,8 @@ def run_grid(
                             break
                         records = store.wait_for(held, poll, position)
                         continue
-                    plan, copied = _plan(mine, groups, folds, batch, shared_key, records)
+                    dedupe = shared_key or replay is not None  # equal settings: one run
+                    plan, copied = _plan(mine, groups, folds, batch, dedupe, records)
                     if copied:
                         records = store.merge(records, copied)
                     position.batches = len(plan)
@@ -659,6 +727,7 @@ def run_grid(
                             run_batch_size=1,
                             checkpoint=ckpt_path,
                             callback=_chunk_progress(say, part, position),
+                            row_keys=fold.train.keys,
                             phase=clock,
                         )
                         seconds = time.perf_counter() - t_call
@@ -679,6 +748,7 @@ def run_grid(
                                     "test": _binary_metrics(fold.test.y, p_test),
                                     "train": _binary_metrics(fold.train.y, p_train),
                                     "generations_run": int(sweep.generations_run[j]),
+                                    **_selection_fields(sweep, j, r),
                                     "seconds": seconds / len(part),
                                     "hidden": list(r.spec.hidden),
                                     "switches": r.switches,
@@ -695,6 +765,7 @@ def run_grid(
                                 "runs": len(part),
                                 "seconds": seconds,
                                 "compile_seconds": c_call,
+                                **sweep.timing,
                             }
                         )
                         records = store.merge(records, new)
@@ -776,6 +847,25 @@ def _say_resumed(
         f"resume: {complete} of {len(names)} settings already in {out / 'results.json'}"
         f"{runs_note}, skipped; {tail}"
     )
+
+
+def _zero_spread(runs: Sequence[GridRun]) -> float:
+    """The standardised weight at zero spread that the runs' networks use."""
+    return float(runs[0].spec.zero_spread) if runs else 1.0
+
+
+def _selection_fields(sweep: Any, j: int, run: GridRun) -> dict[str, Any]:
+    """Run ``j``'s stop, last entry, final candidate and near ties, for its record."""
+    sel = {k: np.asarray(v)[j] for k, v in sweep.selection.items()}
+    out: dict[str, Any] = {}
+    if run.config.hof_rule == "2025":
+        out["stop_iteration"] = int(sweep.generations_run[j]) - 1
+        out["last_entry"] = int(sel["last_entry"]) if "last_entry" in sel else None
+        history = {k: np.asarray(v)[j] for k, v in sweep.history.items() if k.startswith("gap_")}
+        out["near_ties"] = near_ties(history, sel.get("candidate_scores"))
+    if "candidate" in sel:
+        out["candidate"] = int(np.ravel(sel["candidate"])[0])
+    return out
 
 
 def _twin_record(trained: Mapping[str, Any], name: str, index: int) -> dict[str, Any]:

@@ -194,41 +194,15 @@ def pending_work(job: GridJob, out: Path, restart: bool = False) -> tuple[float,
     return units, len(done), len(done | wanted)
 
 
-def read_summary_csv(path: str | Path) -> dict[str, dict[str, float]]:
-    """A ``summary.csv`` (the authors' or ours): per key (``<Data>-<column>``) the metrics
-    ``(m)`` as fractions (``{"BACC": 0.797, ...}``).
-
-    Raises:
-        DataError: not such a file (one line naming it).
-    """
-    p = Path(path)
-    lines = [ln for ln in p.read_text(encoding="utf-8-sig").splitlines() if ln.strip()]
-    if not lines or not lines[0].startswith("Key;"):
-        raise DataError(f"{p}: not a summary.csv (expected a header 'Key;SNS (m);...')")
-    header = lines[0].split(";")
-    cols = {h[: -len(" (m)")]: i for i, h in enumerate(header) if h.endswith(" (m)")}
-    out: dict[str, dict[str, float]] = {}
-    for n, line in enumerate(lines[1:], start=2):
-        cells = line.split(";")
-        try:
-            out[cells[0]] = {m: float(cells[i]) / 100.0 for m, i in cols.items()}
-        except (ValueError, IndexError):
-            raise DataError(f"{p}, row {n}: expected numbers in every '(m)' column") from None
-    return out
-
-
 def authors_bacc(job: GridJob) -> dict[str, float]:
     """The authors' test BACC per column of ``job`` (those in their summary.csv)."""
+    from debinn_jax.execution.compare import read_authors_summary
+
     if job.authors_summary is None:
         return {}
-    table = read_summary_csv(job.authors_summary)
+    table = read_authors_summary(job.authors_summary)  # in %
     prefix = f"{job.data_name}-"
-    out = {}
-    for key, metrics in table.items():
-        column = key[len(prefix) :] if key.startswith(prefix) else key
-        if "BACC" in metrics:
-            out[column] = metrics["BACC"]
-    return out
+    return {key.removeprefix(prefix): m["BACC"] / 100.0 for key, m in table.items()}
 
 
 OVERVIEW_COLUMNS = (

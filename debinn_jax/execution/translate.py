@@ -23,7 +23,7 @@ INERT_KEYS = {
     "Model/Layers/Output/ActionType": "the LabelSmoothing head reads the output input signals",
     "Model/Layers/Input/NeuronCount": "one input neuron per feature",
     "Model/DistanceRegularizationThreshold": "AUTO (spatial dropout uses the median rule)",
-    "Optimizer/RegenerateAnalyticsFrequency": "AUTO (splits are drawn once per run)",
+    "Optimizer/RegenerateAnalyticsFrequency": "AUTO (the splits are made once per run)",
     "Regularizer/DropConnect": "its probabilities are 0 (AUTO) in the 2025 program: inert",
 }
 
@@ -212,7 +212,7 @@ def grid_run(
         l1=l1,
         l2=l2,
         population_size=pop,
-        generations=int(iterations) + 1,  # + generation 0, the initial population
+        generations=int(iterations),  # T iterations after the initial population
         r_max=r_max,
         r_min=r_min,
         mutation_prob=mutation,

@@ -20,6 +20,7 @@ POPULATION_INITS = ("uniform", "clones", "singularity")
 SUBSET_RULES = ("resampled", "leave_out")
 HOF_RULES = ("2022", "2025")
 FINAL_SELECTIONS = ("hof_subsamples", "all_in")
+SPLIT_RULES = ("random", "authors")
 AUTO = "auto"
 #: Network switches a sweep may turn off per run (``debinn_jax.network.Flags``), as 0/1.
 FLAG_FIELDS = ("standardize_weights", "normalization", "spatial_dropout")
@@ -125,6 +126,24 @@ class GAConfig:
             fixed balanced leave-out splits for every ratio of ``leave_out``; fitness = mean
             over the splits).
         leave_out: ``(low, high, step)`` of the leave-out ratios (accumulated in float64).
+        splits: how the leave-out splits are made: ``"authors"`` (the 2025 program's
+            deterministic splits, :func:`~debinn_jax.data.splits.authors_splits`: the same
+            for every run on a training set, from its row keys; the final re-scoring uses
+            seed base ``generations + 1``) or ``"random"`` (drawn from each run's key, for
+            studies of split variance).
+        cpp_rules: ``"msvc"`` (the authors' published Windows runs) or ``"libstdc++"`` (their
+            Linux binary): the C++ library whose integer draws and shuffles the authors'
+            splits, and with ``replay`` the random streams, follow.
+        replay: take every random number from the authors' ``std::mt19937`` streams
+            (:mod:`debinn_jax.ga.replay`) instead of the run's key: the run then repeats the
+            authors' program exactly (DEBINN-2025 section 7). Needs the 2025 rules,
+            ``splits="authors"``, crossover 0.5 and float64 (``jax_enable_x64``); the key is
+            not used by the GA.
+        trace: record per generation, in the history, every individual's training and
+            validation fitness (``population_train``, ``population_val``), the parents'
+            ranks (``parent_ranks``), who entered the hall of fame (``entered``) and the best
+            genome by training fitness
+            (``best_genome``, flat, in ``ravel_pytree`` order): memory grows with the run.
         splits_per_ratio: splits per leave-out ratio, or ``"auto"``: floor(H1 / 10) (H1 the
             first hidden layer's size; at least 1).
         hof_rule: ``"2022"`` (initial tolerance grown in steps of 0.05 until the whole initial
@@ -167,6 +186,10 @@ class GAConfig:
     subsets: str = "resampled"
     leave_out: tuple[float, float, float] = (0.2, 0.5, 0.05)
     splits_per_ratio: int | str = AUTO
+    splits: str = "random"
+    cpp_rules: str = "msvc"
+    replay: bool = False
+    trace: bool = False
     hof_rule: str = "2022"
     final_selection: str = "hof_subsamples"
     algorithm: Any = "debi"
@@ -236,6 +259,8 @@ class GAConfig:
             ("subsets", SUBSET_RULES),
             ("hof_rule", HOF_RULES),
             ("final_selection", FINAL_SELECTIONS),
+            ("splits", SPLIT_RULES),
+            ("cpp_rules", ("msvc", "libstdc++")),
         ):
             if getattr(self, name) not in allowed:
                 raise bad(name, f"one of {allowed}")
@@ -264,6 +289,42 @@ class GAConfig:
             raise bad("chunk", "an integer >= 1")
         if not isinstance(self.algorithm_params, tuple):
             raise bad("algorithm_params", "a tuple of (name, value) pairs")
+        for name in ("replay", "trace"):
+            if not isinstance(getattr(self, name), bool | np.bool_):
+                raise bad(name, "True or False")
+        if self.replay:
+            self._check_replay()
+
+    def _check_replay(self) -> None:
+        """``replay=True`` needs every 2025 rule the authors' streams drive."""
+        needed = {
+            "algorithm": "debi",
+            "population_init": "singularity",
+            "subsets": "leave_out",
+            "splits": "authors",
+            "hof_rule": "2025",
+            "final_selection": "all_in",
+            "schedule": "beat_2025",
+            "replacement": "single",
+            "elitism": 0,
+        }
+        for name, value in needed.items():
+            have = getattr(self, name)
+            if not (isinstance(have, type(value)) and have == value):
+                raise ValueError(
+                    f"GAConfig.replay=True needs {name}={value!r} (the authors' 2025 rules), "
+                    f"got {have!r}; start from GAConfig.reference_2025(replay=True)"
+                )
+        if self.tournament_size is None:
+            raise ValueError(
+                "GAConfig.replay=True needs tournament_size ('auto' or TC: the 2025 "
+                "tournaments), got None"
+            )
+        if self.crossover_prob != 0.5:
+            raise ValueError(
+                f"GAConfig.replay=True needs crossover_prob=0.5 (the authors' crossover), got "
+                f"{self.crossover_prob!r}"
+            )
 
     @classmethod
     def reference_2025(cls, l1: float = 0.0, l2: float = 0.0, **overrides: Any) -> GAConfig:
@@ -273,7 +334,9 @@ class GAConfig:
         the network by :meth:`resolve`); 1000 iterations; beat amplitude 2 -> 0.5; every gene
         mutated; uniform crossover; no elitism; Singularity start; fixed leave-out splits
         0.2..0.5 step 0.05; the 2025 hall-of-fame rule; "AllIn" final selection; the 2025
-        fitness (``LossConfig.reference_2025``). ``overrides`` replace any field.
+        fitness (``LossConfig.reference_2025``); the authors' deterministic splits
+        (``splits="authors"``, ``cpp_rules="msvc"``). ``replay=True`` repeats the authors'
+        program exactly (float64). ``overrides`` replace any field.
         """
         base = dict(
             population_size=AUTO,
@@ -295,6 +358,7 @@ class GAConfig:
             splits_per_ratio=AUTO,
             hof_rule="2025",
             final_selection="all_in",
+            splits="authors",
             loss=LossConfig.reference_2025(l1=l1, l2=l2),
         )
         base.update(overrides)
@@ -347,11 +411,13 @@ class GAConfig:
         )
 
     def numeric(self) -> dict[str, Any]:
-        """The per-run numeric settings (``NUMERIC_FIELDS``) as scalars: float32 for
+        """The per-run numeric settings (``NUMERIC_FIELDS``) as scalars: floats for
         ``FLOAT_FIELDS``, int32 for ``INT_FIELDS`` (``early_stopping=None`` -> ``NEVER``), and
-        the network switches ``FLAG_FIELDS`` (1 = as the spec says). ``l1``/``l2`` come from
-        ``loss``. They are traced, not static: changing them does not recompile, and sweeps
-        vmap them. ``beat_period`` and ``early_stopping`` must not be ``"auto"``."""
+        the network switches ``FLAG_FIELDS`` (1 = as the spec says). Floats are in the
+        default float type (float64 under ``jax_enable_x64``, so that 0.01 stays 0.01).
+        ``l1``/``l2`` come from ``loss``. They are traced, not static: changing them does not
+        recompile, and sweeps vmap them. ``beat_period`` and ``early_stopping`` must not be
+        ``"auto"``."""
         if AUTO in (self.beat_period, self.early_stopping):
             raise ValueError(
                 "GAConfig.numeric: beat_period/early_stopping are 'auto'; resolve them first "
@@ -359,7 +425,8 @@ class GAConfig:
             )
         values = {**{n: getattr(self, n, None) for n in NUMERIC_FIELDS}}
         values["l1"], values["l2"] = self.loss.l1, self.loss.l2
-        out: dict[str, Any] = {name: jnp.float32(values[name]) for name in FLOAT_FIELDS}
+        dtype = jnp.zeros(()).dtype  # float64 under jax_enable_x64: lambdas stay exact
+        out: dict[str, Any] = {name: jnp.asarray(values[name], dtype) for name in FLOAT_FIELDS}
         for name in INT_FIELDS:
             value = values[name]
             out[name] = jnp.int32(NEVER if value is None else value)

@@ -19,6 +19,7 @@ import jax.numpy as jnp
 
 from debinn_jax.data.splits import ga_subsets, leave_out_splits, shuffle_individuals
 from debinn_jax.ga.config import FLAG_FIELDS, GAConfig
+from debinn_jax.ga.hall_of_fame import ordered_sum
 from debinn_jax.loss import LossFn, population_loss
 from debinn_jax.network import NetworkSpec
 
@@ -114,30 +115,58 @@ def leave_out_fitness(
     n_classes: int,
     loss_fn: LossFn | None = None,
 ):
-    """The 2025 evaluator (DEBINN-2025 section 4): fixed balanced leave-out splits drawn at
-    generation 0; fitness_T / fitness_V = mean over the splits of the fitness F of each part.
-    The per-ratio validation counts come in as ``hp["split_counts"]``."""
+    """The 2025 evaluator (DEBINN-2025 sections 4 and 7.4): fixed balanced leave-out splits;
+    fitness_T / fitness_V = the mean over the splits of the fitness F (loss + penalty) of each
+    part, summed in split order and divided by the split count.
+
+    ``config.splits == "authors"``: the splits are the authors' deterministic ones, given as
+    ``hp["splits"] = (train (S, N), val (S, N))`` (host side,
+    :func:`~debinn_jax.data.splits.authors_splits`). ``"random"``: drawn from the run's key at
+    generation 0, with the per-ratio validation counts ``hp["split_counts"]``.
+
+    Returns:
+        ``(evaluator, final_splits)``: ``final_splits(key, y, sample_mask, hp) -> (train,
+        val)``, the final selection's splits (``hp["final_splits"]`` for the authors' rule).
+    """
     per_ratio = config.splits_per_ratio
+    given = config.splits == "authors"
 
     def n_splits(hp: dict[str, Any]) -> int:
+        if given:
+            return hp["splits"][0].shape[-2]
         return hp["split_counts"].shape[-1] * per_ratio
 
     def init_data(n: int, hp: dict[str, Any]) -> Any:
+        if given:  # the masks live in hp; nothing to carry
+            return ()
         s = n_splits(hp)
         return (jnp.zeros((s, n), jnp.float32), jnp.zeros((s, n), jnp.float32))
 
     def draw(key, y, sample_mask, hp):
         return leave_out_splits(key, y, n_classes, hp["split_counts"], per_ratio, sample_mask)
 
+    def final_splits(key, y, sample_mask, hp):
+        if given:
+            return hp["final_splits"]
+        return draw(key, y, sample_mask, hp)
+
     def masks(key, first, t, data, y, sample_mask, hp):
+        if given:
+            return ()
         k_masks, _ = key
         return jax.lax.cond(first, lambda: draw(k_masks, y, sample_mask, hp), lambda: data)
 
     def score(pop_flat, data, x_t, y, hp):
-        train_masks, val_masks = data
+        train_masks, val_masks = hp["splits"] if given else data
         s = train_masks.shape[0]
         both = jnp.concatenate([train_masks, val_masks], axis=0)
         out = _population_scores(spec, config, unravel, pop_flat, x_t, y, both, hp, loss_fn)
-        return jnp.mean(out[:, :s], axis=1), jnp.mean(out[:, s:], axis=1)
+        return split_mean(out[:, :s]), split_mean(out[:, s:])
 
-    return Evaluator(init_data, masks, score), draw
+    return Evaluator(init_data, masks, score), final_splits
+
+
+def split_mean(scores: jax.Array) -> jax.Array:
+    """``(P, S)`` per-split fitness -> ``(P,)``: summed over the splits in order, divided by S
+    (the authors' arithmetic: the last bit matters when a replay compares two fitnesses)."""
+    return ordered_sum(scores.T) / scores.shape[1]

@@ -20,11 +20,14 @@ TOLERANCE_STEP = 0.05
 
 @struct.dataclass
 class HallOfFame:
-    """Best validated networks: ``genes (H, D)``, ``val (H,)``, ``train (H,)`` (+inf = empty)."""
+    """Best validated networks: ``genes (H, D)``, ``val (H,)``, ``train (H,)`` (+inf = empty)
+    and ``ids (H,)``: which individual each member is (-1 = empty; the 2025 rules number the
+    initial population 0 .. P-1 and offspring ``j`` of generation ``t`` ``P t + j``)."""
 
     genes: jax.Array
     val: jax.Array
     train: jax.Array
+    ids: jax.Array
 
 
 def empty_hall_of_fame(capacity: int, n_dims: int) -> HallOfFame:
@@ -34,6 +37,7 @@ def empty_hall_of_fame(capacity: int, n_dims: int) -> HallOfFame:
         genes=jnp.zeros((capacity, n_dims), dtype),
         val=jnp.full((capacity,), jnp.inf, dtype),
         train=jnp.full((capacity,), jnp.inf, dtype),
+        ids=jnp.full((capacity,), -1, jnp.int32),
     )
 
 
@@ -47,28 +51,53 @@ def hof_candidates(
 
 
 def hof_insert(
-    hof: HallOfFame, genes: jax.Array, val: jax.Array, train: jax.Array, tolerance: jax.Array
+    hof: HallOfFame,
+    genes: jax.Array,
+    val: jax.Array,
+    train: jax.Array,
+    tolerance: jax.Array,
+    ids: jax.Array | None = None,
+    entered: jax.Array | None = None,
 ) -> tuple[HallOfFame, jax.Array]:
-    """One generation of the hall-of-fame rule (spec 6.7).
+    """One generation of the hall-of-fame rule (spec 6.7; DEBINN-2025 section 7.8).
 
     Members whose validation fitness beats the best in the hall (strictly) and whose
-    ``|val - train| < tolerance`` enter; the hall keeps its ``H`` best by validation fitness.
+    ``|val - train| < tolerance`` enter (or those flagged in ``entered``). The hall stays
+    sorted by validation fitness, an entry going after existing equal keys and entries in
+    population order; it keeps its ``H`` best.
 
     Args:
         hof: current hall (``H`` slots).
         genes: ``(P, D)`` genomes of this generation; ``val``, ``train``: ``(P,)`` fitness.
         tolerance: scalar.
+        ids: ``(P,)`` int individual numbers (default -1).
+        entered: optional bool ``(P,)`` overriding the entry rule.
 
     Returns:
         ``(new_hall, added)`` with ``added`` a bool scalar (any member entered).
     """
-    cand = hof_candidates(hof, val, train, tolerance)
+    cand = hof_candidates(hof, val, train, tolerance) if entered is None else entered
+    if ids is None:
+        ids = jnp.full(val.shape, -1, jnp.int32)
     all_val = jnp.concatenate([hof.val, jnp.where(cand, val, jnp.inf)])
-    keep = jnp.argsort(all_val)[: hof.val.shape[0]]
+    keep = jnp.argsort(all_val, stable=True)[: hof.val.shape[0]]
     all_genes = jnp.concatenate([hof.genes, genes.astype(hof.genes.dtype)])
     all_train = jnp.concatenate([hof.train, jnp.where(cand, train, jnp.inf)])
-    new = HallOfFame(genes=all_genes[keep], val=all_val[keep], train=all_train[keep])
+    all_ids = jnp.concatenate([hof.ids, jnp.where(cand, ids.astype(jnp.int32), -1)])
+    new = HallOfFame(
+        genes=all_genes[keep], val=all_val[keep], train=all_train[keep], ids=all_ids[keep]
+    )
     return new, jnp.any(cand)
+
+
+def ordered_sum(x: jax.Array) -> jax.Array:
+    """``x[0] + x[1] + ... + x[n-1]`` added left to right along the first axis (``(n, ...)
+    -> (...)``): the order of a plain loop, which XLA keeps (its reductions may add in another
+    order, which changes the last bit)."""
+    total = x[0]
+    for i in range(1, x.shape[0]):
+        total = total + x[i]
+    return total
 
 
 def initial_tolerance(val: jax.Array, train: jax.Array, tolerance: jax.Array) -> jax.Array:
@@ -83,15 +112,16 @@ def initial_tolerance(val: jax.Array, train: jax.Array, tolerance: jax.Array) ->
 def tolerance_update_2025(
     tolerance: jax.Array, val: jax.Array, train: jax.Array, entered: jax.Array
 ) -> jax.Array:
-    """The 2025 tolerance rule after a generation (DEBINN-2025 section 4).
+    """The 2025 tolerance rule after a generation (DEBINN-2025 sections 4 and 7.8).
 
-    With at least one entry: ``tol <- (tol + |mean val - mean train of the entries|) / 2``;
-    otherwise unchanged. ``val``, ``train``: ``(P,)``; ``entered``: bool ``(P,)``.
+    With at least one entry: ``tol <- (tol + |mean val - mean train of the entries|) / 2``,
+    each mean summed in population order and divided by the count; otherwise unchanged.
+    ``val``, ``train``: ``(P,)``; ``entered``: bool ``(P,)``.
     """
     n = jnp.sum(entered)
-    w = entered.astype(val.dtype) / jnp.maximum(n, 1)
-    mean_val = jnp.sum(jnp.where(entered, val, 0.0) * w)
-    mean_train = jnp.sum(jnp.where(entered, train, 0.0) * w)
+    count = jnp.maximum(n, 1).astype(val.dtype)
+    mean_val = ordered_sum(jnp.where(entered, val, 0.0)) / count
+    mean_train = ordered_sum(jnp.where(entered, train, 0.0)) / count
     gap = jnp.abs(mean_val - mean_train)
     return jnp.where(n > 0, (tolerance + gap) / 2.0, tolerance).astype(tolerance.dtype)
 

@@ -162,6 +162,71 @@ def two_tournaments(
     return i1, i2
 
 
+def tournament_ranks(
+    key: jax.Array | None,
+    n_offspring: int,
+    population_size: int,
+    size: int,
+    *,
+    uniforms: Any = None,
+) -> jax.Array:
+    """Parent ranks by two disjoint tournaments of ``size`` (DEBINN-2025 sections 4 and 7.7).
+
+    For each offspring a random permutation of the ranks ``0 .. P-1`` is drawn; parent 1 is
+    the member at rank ``min(perm[:size])`` of the population sorted (stably) by fitness,
+    parent 2 the one at rank ``min(perm[size:2 size])``. The first ``2 size`` entries of a
+    random permutation are the ``2 size`` smallest of P uniforms (``lax.top_k``).
+
+    Args:
+        key: PRNG key (or ``uniforms``: pre-drawn U(0, 1) numbers ``(n_offspring, P)``).
+        n_offspring: parent pairs to draw.
+        population_size: P.
+        size: tournament size TC, ``1 <= TC <= P // 2``.
+
+    Returns:
+        ``(n_offspring, 2)`` int32 ranks (0 = the fittest); see :func:`parents_from_ranks`.
+    """
+    n = population_size
+    if not 1 <= size <= n // 2:
+        raise ValueError(f"tournament_ranks: size must be in [1, P // 2 = {n // 2}], got {size}")
+    if uniforms is None:
+        uniforms = jax.random.uniform(key, (n_offspring, n))
+    _, order = jax.lax.top_k(-uniforms, 2 * size)  # permutation prefix, (n_off, 2 size)
+    return jnp.stack(
+        [jnp.min(order[:, :size], axis=1), jnp.min(order[:, size:], axis=1)], axis=1
+    ).astype(jnp.int32)
+
+
+def fitness_order(fitness: jax.Array) -> jax.Array:
+    """Indices that sort ``fitness`` ``(P,)`` ascending, **stably** (ties keep their order);
+    NaN counts as +inf. Position r holds the member of rank r."""
+    return jnp.argsort(jnp.where(jnp.isnan(fitness), jnp.inf, fitness), stable=True)
+
+
+def parents_from_ranks(fitness: jax.Array, ranks: jax.Array) -> jax.Array:
+    """Population indices of the members at ``ranks`` ``(..., 2)`` in the stable fitness order
+    of ``fitness`` ``(P,)`` (:func:`fitness_order`); same shape as ``ranks``."""
+    return fitness_order(fitness)[ranks]
+
+
+def smallest_gap(values: jax.Array, genomes: jax.Array | None = None) -> jax.Array:
+    """Smallest positive difference between two fitness values ``values`` ``(P,)`` that are
+    neighbours in sorted order (+inf if none): how close the stable sort came to ordering two
+    individuals the other way. With ``genomes`` ``(P, D)``, neighbours with equal genomes
+    (duplicates, whose order changes nothing, but whose fitness may differ in the last bit
+    when they sit in different lanes of a vectorised evaluation) are left out. Exact ties
+    (gap 0) are left out too: they are degenerate networks with the same saturated output
+    (e.g. a dead last layer), equal in any arithmetic, and the stable sort keeps their order."""
+    order = fitness_order(values)
+    v = jnp.where(jnp.isnan(values), jnp.inf, values)[order]
+    d = v[1:] - v[:-1]
+    counts = (d > 0) & jnp.isfinite(d)
+    if genomes is not None:
+        g = genomes[order]
+        counts = counts & jnp.any(g[1:] != g[:-1], axis=1)
+    return jnp.min(jnp.where(counts, d, jnp.inf))
+
+
 def uniform_crossover(
     key: jax.Array | None,
     parent_1: jax.Array,
@@ -221,18 +286,23 @@ def mutation_amplitude(
 
     ``linear``: ``r_t = (1 - t/T) r_max + (t/T) r_min`` (spec 6.5). ``beat``: the same line from
     ``r_max`` (at ``t mod B = 0``) down to ``r_min`` (at ``t mod B = B - 1``), repeated every
-    ``B`` generations. ``beat_2025`` (DEBINN-2025 section 4): ``r_max (1 - j/B) + r_min j/B``
-    with ``j = t mod B`` (with B = 8, r 2 -> 0.5: 2, 1.8125, ..., 0.6875, then 2 again).
+    ``B`` generations. ``beat_2025`` (DEBINN-2025 section 4): ``r_max - (r_max - r_min) j / B`` with
+    ``j = t mod B``, computed in that order in the float type of ``r_max`` (with B = 8,
+    r 2 -> 0.5: 2, 1.8125, ..., 0.6875, then 2 again).
     """
+    if schedule == "beat_2025":
+        dtype = jnp.result_type(r_max, r_min, jnp.float32)
+        period = jnp.maximum(jnp.asarray(beat_period, dtype), 1.0)
+        r_max, r_min = jnp.asarray(r_max, dtype), jnp.asarray(r_min, dtype)
+        j = jnp.mod(jnp.asarray(t, dtype), period)
+        # the authors' order of operations: Max - ((Max - Min) j) / B (DEBINN-2025 section 4)
+        return r_max - (r_max - r_min) * j / period
     t = jnp.asarray(t, jnp.float32)
     if schedule == "linear":
         frac = jnp.clip(t / jnp.maximum(generations, 1.0), 0.0, 1.0)
     elif schedule == "beat":
         period = jnp.asarray(beat_period, jnp.float32)
         frac = jnp.mod(t, period) / jnp.maximum(period - 1.0, 1.0)
-    elif schedule == "beat_2025":
-        period = jnp.maximum(jnp.asarray(beat_period, jnp.float32), 1.0)
-        frac = jnp.mod(t, period) / period
     else:
         raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
     return (1.0 - frac) * r_max + frac * r_min
@@ -241,6 +311,23 @@ def mutation_amplitude(
 # --------------------------------------------------------------------------------------------
 # DebiGA: the reference GA as an evosax algorithm
 # --------------------------------------------------------------------------------------------
+
+
+@struct.dataclass
+class Draws:
+    """The random numbers of one 2025 generation (P offspring, D genes).
+
+    ``ranks`` ``(P, 2)`` int: each offspring's parents as ranks into the population sorted
+    stably by fitness; ``take_first`` ``(P, D)`` bool: the gene comes from parent 1;
+    ``delta`` ``(P, D)``: added to the gene (0 where it is not mutated); ``amplitude`` ``()``:
+    the mutation amplitude r they were made with. :meth:`DebiGA.draw` makes them from a JAX
+    key; :mod:`debinn_jax.ga.replay` from the authors' ``std::mt19937`` streams.
+    """
+
+    ranks: jax.Array
+    take_first: jax.Array
+    delta: jax.Array
+    amplitude: jax.Array
 
 
 @struct.dataclass
@@ -350,36 +437,76 @@ class DebiGA(PopulationBasedAlgorithm):
             params.beat_period,
         )
 
+    def draw(self, key: jax.Array, state: DebiGAState, params: DebiGAParams) -> Draws:
+        """The random numbers of one 2025 ``ask`` (``tournament_size`` set), from ``key``.
+
+        Parent ranks by :func:`tournament_ranks`; a gene comes from parent 2 with probability
+        ``crossover_prob``; it is mutated with probability ``mutation_prob`` by
+        ``w (r - (-r)) + (-r)``, ``w`` ~ U(0, 1) (the authors' formula). One fused draw
+        (compiles much faster than one threefry call per operator).
+        """
+        n, d = self.population_size, self.num_dims
+        dtype = state.population.dtype
+        u = jax.random.uniform(key, (n, n + 3 * d), dtype)
+        ranks = tournament_ranks(None, n, n, self.tournament_size, uniforms=u[:, :n])
+        take_first = u[:, n : n + d] >= params.crossover_prob
+        r = self.amplitude(state, params).astype(dtype)
+        hit = u[:, n + d : n + 2 * d] < params.mutation_prob
+        delta = jnp.where(hit, u[:, n + 2 * d :] * (r - (-r)) + (-r), 0.0)
+        return Draws(ranks=ranks, take_first=take_first, delta=delta, amplitude=r)
+
+    def offspring(self, draws: Draws, state: DebiGAState) -> jax.Array:
+        """Flat ``(P, D)`` offspring of ``state``'s population under ``draws`` (2025 rules).
+
+        Parents are the members at ``draws.ranks`` of the population sorted stably by
+        fitness; each gene comes from parent 1 where ``draws.take_first``, else from parent 2,
+        plus ``draws.delta``. Deterministic: the same draws give the same offspring, whoever
+        made them (:meth:`draw`, or the authors' random streams of
+        :mod:`debinn_jax.ga.replay`).
+        """
+        pop = state.population
+        parents = parents_from_ranks(state.fitness, draws.ranks)
+        children = jnp.where(draws.take_first, pop[parents[:, 0]], pop[parents[:, 1]])
+        return children + draws.delta.astype(children.dtype)
+
+    def ask_with(
+        self, draws: Draws, state: DebiGAState, params: DebiGAParams
+    ) -> tuple[Any, DebiGAState]:
+        """``ask`` with given random numbers (2025 rules): ``(population pytree, state)``."""
+        children, state = self._finish(self.offspring(draws, state), draws.amplitude, state)
+        return jax.vmap(self._unravel_solution)(children), state
+
+    def _finish(
+        self, children: jax.Array, r: jax.Array, state: DebiGAState
+    ) -> tuple[jax.Array, DebiGAState]:
+        if self.elitism > 0:
+            fit = jnp.where(jnp.isnan(state.fitness), jnp.inf, state.fitness)
+            elite = state.population[jnp.argsort(fit, stable=True)[: self.elitism]]
+            children = children.at[: self.elitism].set(elite)
+        if self.reflect_flat is not None:
+            children = jnp.where(self.reflect_flat, jnp.abs(children), children)
+        return children, state.replace(amplitude=jnp.asarray(r, state.amplitude.dtype))
+
     def _ask(
         self, key: jax.Array, state: DebiGAState, params: DebiGAParams
     ) -> tuple[jax.Array, DebiGAState]:
+        if self.tournament_size is not None:
+            draws = self.draw(key, state, params)
+            return self._finish(self.offspring(draws, state), draws.amplitude, state)
         n, d = self.population_size, self.num_dims
         # one fused draw (compiles much faster than one threefry call per operator)
         dtype = state.population.dtype
         pop = state.population
-        if self.tournament_size is None:
-            u = jax.random.uniform(key, (n, 1 + 3 * d), dtype)
-            i1, i2 = half_tournament_ranked(None, state.fitness, n, uniforms=u[:, 0])
-            u = u[:, 1:]
-        else:
-            u = jax.random.uniform(key, (n, n + 3 * d), dtype)
-            i1, i2 = two_tournaments(
-                None, state.fitness, n, self.tournament_size, uniforms=u[:, :n]
-            )
-            u = u[:, n:]
+        u = jax.random.uniform(key, (n, 1 + 3 * d), dtype)
+        i1, i2 = half_tournament_ranked(None, state.fitness, n, uniforms=u[:, 0])
+        u = u[:, 1:]
         children = uniform_crossover(
             None, pop[i1], pop[i2], params.crossover_prob, uniforms=u[:, :d]
         )
         r = self.amplitude(state, params).astype(dtype)
         u_mut = jnp.stack([u[:, d : 2 * d], u[:, 2 * d :]])
         children = mutate(None, children, params.mutation_prob, r, uniforms=u_mut)
-        if self.elitism > 0:
-            fit = jnp.where(jnp.isnan(state.fitness), jnp.inf, state.fitness)
-            elite = pop[jnp.argsort(fit)[: self.elitism]]
-            children = children.at[: self.elitism].set(elite)
-        if self.reflect_flat is not None:
-            children = jnp.where(self.reflect_flat, jnp.abs(children), children)
-        return children, state.replace(amplitude=jnp.asarray(r, state.amplitude.dtype))
+        return self._finish(children, r, state)
 
     def _tell(
         self,

@@ -6,6 +6,7 @@ import dataclasses
 import functools
 import logging
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import jax
@@ -16,12 +17,19 @@ from debinn_jax import checkpoint as ckpt
 from debinn_jax import stopping
 from debinn_jax.cache import ensure_compilation_cache
 from debinn_jax.data.dataset import check_training_data
-from debinn_jax.data.splits import leave_out_counts, leave_out_ratios, subset_sizes
+from debinn_jax.data.splits import (
+    authors_splits,
+    default_keys,
+    leave_out_counts,
+    leave_out_ratios,
+    subset_sizes,
+)
 from debinn_jax.driver import ChunkReport, drive
 from debinn_jax.ga.config import GAConfig, static_config
 from debinn_jax.ga.loop import Runner, make_runner
+from debinn_jax.ga.replay import ReplayStreams, StreamSettings, gene_permutation
 from debinn_jax.loss import LossFn
-from debinn_jax.network import Coords, NetworkSpec, ensemble_proba
+from debinn_jax.network import Coords, NetworkSpec, ensemble_proba, param_count
 
 logger = logging.getLogger(__name__)
 
@@ -60,13 +68,71 @@ def split_counts(config: GAConfig, y: Any, sample_mask: Any = None) -> np.ndarra
     return leave_out_counts(y, leave_out_ratios(*config.leave_out), sample_mask)
 
 
-def run_settings(config: GAConfig, y: Any, sample_mask: Any = None) -> dict[str, Any]:
+def run_settings(
+    config: GAConfig, y: Any, sample_mask: Any = None, keys: Sequence[str] | None = None
+) -> dict[str, Any]:
     """The traced per-run settings of a resolved ``config`` for labels ``y`` (host side):
-    :meth:`GAConfig.numeric`, plus ``split_counts`` with ``subsets="leave_out"``."""
+    :meth:`GAConfig.numeric`, plus ``split_counts`` with ``subsets="leave_out"``, plus with
+    ``splits="authors"`` the authors' splits ``splits`` (training, seed base 0) and
+    ``final_splits`` (seed base ``generations + 1``), each ``(train (S, N), val (S, N))``,
+    built from the row ``keys`` (default ``"1" .. "N"``)."""
     hp = config.numeric()
     if config.subsets == "leave_out":
         hp["split_counts"] = jnp.asarray(split_counts(config, y, sample_mask), jnp.int32)
+        if config.splits == "authors":
+            hp["splits"], hp["final_splits"] = authors_split_pair(config, y, sample_mask, keys)
     return hp
+
+
+def authors_split_pair(
+    config: GAConfig, y: Any, sample_mask: Any = None, keys: Sequence[str] | None = None
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """The authors' training splits (seed base 0) and final-selection splits (seed base
+    ``generations + 1``) of a resolved 2025 ``config`` (:func:`authors_splits`)."""
+    y = np.asarray(y)
+    if keys is None:
+        keys = default_keys(y.shape[0])
+    ratios = leave_out_ratios(*config.leave_out)
+    n_classes = int(np.max(y)) + 1
+
+    def pair(base: int) -> tuple[np.ndarray, np.ndarray]:
+        return authors_splits(
+            keys, y, n_classes, ratios, config.splits_per_ratio, base, config.cpp_rules, sample_mask
+        )
+
+    return pair(0), pair(config.generations + 1)
+
+
+def replay_streams(spec: NetworkSpec, config: GAConfig) -> ReplayStreams:
+    """The authors' random streams of a resolved replay ``config`` (host side)."""
+    settings = StreamSettings(
+        rules=config.cpp_rules,
+        population_size=config.population_size,
+        iterations=config.generations,
+        tournament_size=config.tournament_size,
+        beat_period=config.beat_period,
+        genes=param_count(spec),
+        r_max=float(config.r_max),
+        r_min=float(config.r_min),
+        mutation_prob=float(config.mutation_prob),
+    )
+    return ReplayStreams(settings, gene_permutation(spec), np.float64)
+
+
+def check_replay_precision(where: str) -> None:
+    """A replay computes in float64: raise a one-line ValueError otherwise."""
+    if jnp.zeros(()).dtype != jnp.float64:
+        raise ValueError(
+            f"{where}: replaying the authors' runs needs float64 (enable it with "
+            "jax.config.update('jax_enable_x64', True), or --precision float64); float32 "
+            "cannot repeat their decisions"
+        )
+
+
+def evaluated_generations(config: GAConfig) -> int:
+    """Generations a run evaluates when it never stops early: T, or T + 1 with the 2025 rules
+    (the initial population plus T iterations)."""
+    return config.generations + (1 if config.hof_rule == "2025" else 0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -97,6 +163,10 @@ class GAResult:
             (pytree with a leading H axis); empty slots have ``val = inf``.
         final_scores: mean re-scoring loss of the chosen member(s), ``(E,)``.
         seconds: wall time of the run (compilation included).
+        selection: the final selection: ``candidate`` ``(E,)`` the chosen candidates'
+            positions in the candidate list, ``candidate_scores`` ``(C,)`` (+inf = empty or
+            skipped), ``candidate_ids`` ``(C,)`` (2025 rules: which individual, -1 none),
+            ``last_entry`` (2025 rules: the iteration of the last hall-of-fame entry).
     """
 
     coords: Coords
@@ -110,6 +180,7 @@ class GAResult:
     hall_of_fame: dict[str, Any]
     final_scores: np.ndarray
     seconds: float
+    selection: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities ``(n, K)`` for inputs ``X`` ``(n, f)``; averages an ensemble."""
@@ -140,6 +211,11 @@ def _generations(hists: list[dict[str, np.ndarray]]) -> int:
     return int(sum(np.sum(h["ran"]) for h in hists))
 
 
+def _steps(hists: list[dict[str, np.ndarray]]) -> int:
+    """Generation steps taken so far (run or skipped): the next chunk's first generation."""
+    return int(sum(np.shape(h["ran"])[0] for h in hists))
+
+
 def _progress_line(gen: int, hist: dict[str, np.ndarray], n_new: int, seconds: float) -> str:
     rate = n_new / max(seconds, 1e-9)
     return (
@@ -161,6 +237,7 @@ def train_ga(
     fitness: LossFn | None = None,
     checkpoint: ckpt.PathLike | None = None,
     checkpoint_every: float = 0.0,
+    keys: Sequence[str] | None = None,
 ) -> GAResult:
     """Train a DEBI-NN with a genetic algorithm (spec section 6).
 
@@ -196,10 +273,13 @@ def train_ga(
             training; delete the file to train afresh). A user ``fitness`` is identified by
             its name only.
         checkpoint_every: seconds between periodic checkpoint writes; 0 = after every chunk.
+        keys: the ``n`` row keys the authors' splits are built from (``splits="authors"``;
+            the first column of the authors' training table); default ``"1" .. "n"``.
 
     Raises:
         debinn_jax.stopping.RunInterrupted: SIGINT or SIGTERM arrived during the run (it
             stops after the current chunk).
+        ValueError: ``config.replay`` without float64.
         debinn_jax.checkpoint.CheckpointError: ``checkpoint`` is damaged or belongs to another
             run (a ``ValueError``; the file is left as it is).
 
@@ -216,7 +296,10 @@ def train_ga(
     runner, (start_fn, chunk_fn, final_fn) = _compiled(
         spec, _static_key(config), spec.n_classes, fitness
     )
-    hp = run_settings(config, np.asarray(y_j))
+    if config.replay:
+        check_replay_precision("train_ga")
+    hp = run_settings(config, np.asarray(y_j), keys=keys)
+    streams = replay_streams(spec, config) if config.replay else None
     k_run, k_final = jax.random.split(key)
     state = start_fn(k_run, x_t, y_j, sample_mask, hp)
     saver = ckpt.Checkpointer(
@@ -225,7 +308,7 @@ def train_ga(
         {
             "network": ckpt.digest(spec),
             "config": ckpt.digest(config),
-            "data": ckpt.digest(x_t, y_j),
+            "data": ckpt.digest(x_t, y_j, *(np.asarray(a) for a in hp.get("splits", ()))),
             "key": ckpt.key_fingerprint(key),
             "fitness": str(ckpt.function_name(fitness)),
         },
@@ -240,7 +323,11 @@ def train_ga(
         logger.info(f"train_ga: resumed from {checkpoint} at generation {_generations(hists)}")
 
     def advance(state: Any, _: int) -> tuple[Any, ChunkReport]:
-        state, h = chunk_fn(state, x_t, y_j, sample_mask, hp)
+        t0 = _steps(hists)
+        draws = None if streams is None else streams.draws(t0, config.chunk)
+        state, h = chunk_fn(state, x_t, y_j, sample_mask, hp, draws)
+        if streams is not None:  # the next chunk's numbers while the device works
+            streams.prepare(t0 + config.chunk, config.chunk)
         hists.append(jax.device_get(h))
         gen = _generations(hists) - 1
         n_new = int(np.sum(hists[-1]["ran"]))
@@ -259,10 +346,12 @@ def train_ga(
         callback=callback,
         log=logger if progress else None,
     )
-    coords, ensemble, scores = final_fn(state, k_final, x_t, y_j, sample_mask, hp)
+    coords, ensemble, scores, final = final_fn(state, k_final, x_t, y_j, sample_mask, hp)
     history, ran = _history(hists)
     n_run = int(ran.sum())
     hof = jax.device_get(state.hof)
+    selection = {k: np.asarray(v) for k, v in jax.device_get(final).items()}
+    selection["last_entry"] = int(state.last_entry)
     return GAResult(
         coords=jax.device_get(coords),
         ensemble=None if ensemble is None else jax.device_get(ensemble),
@@ -271,12 +360,14 @@ def train_ga(
         history=history,
         stopped_at=n_run - 1,
         generations_run=n_run,
-        early_stopped=n_run < config.generations,
+        early_stopped=n_run < evaluated_generations(config),
         hall_of_fame={
             "val": np.asarray(hof.val),
             "train": np.asarray(hof.train),
+            "ids": np.asarray(hof.ids),
             "coords": jax.device_get(jax.vmap(runner.unravel)(jnp.asarray(hof.genes))),
         },
         final_scores=np.asarray(scores),
         seconds=time.perf_counter() - start,
+        selection=selection,
     )

@@ -81,6 +81,10 @@ class NetworkSpec:
         spatial_dropout: 2025 spatial dropout: per layer, connections longer than the value
             at index floor(n/2) of the sorted lengths (the median) are removed (weight 0, and
             left out of the weight standardisation and the L1/L2 means).
+        zero_spread: what the 2025 weight standardisation gives a layer whose (kept) weights
+            are all equal, as at the Singularity start, where ``(w - m) / sd`` is 0/0: 1.0
+            or 0.0 (see :func:`~debinn_jax.network.weights.standardize_2025`). Outputs are
+            uniform either way; only an L1/L2 penalty at the origin tells them apart.
     """
 
     n_inputs: int
@@ -98,6 +102,7 @@ class NetworkSpec:
     train_deltas: bool = False
     variant: str = "2022"
     spatial_dropout: bool = False
+    zero_spread: float = 1.0
 
     def __post_init__(self) -> None:
         _check_int("n_inputs", self.n_inputs, 1)
@@ -121,6 +126,11 @@ class NetworkSpec:
                 raise ValueError(
                     f"NetworkSpec.{name} must be one of {allowed}, got {getattr(self, name)!r}"
                 )
+        if isinstance(self.zero_spread, bool) or self.zero_spread not in (0, 1):
+            raise ValueError(
+                f"NetworkSpec.zero_spread must be 0.0 or 1.0, got {self.zero_spread!r}"
+            )
+        object.__setattr__(self, "zero_spread", float(self.zero_spread))
         if not (isinstance(self.temperature, int | float) and self.temperature > 0):
             raise ValueError(f"NetworkSpec.temperature must be > 0, got {self.temperature!r}")
         if not (isinstance(self.layer_delta, int | float) and math.isfinite(self.layer_delta)):

@@ -122,12 +122,14 @@ def standardize(w: jax.Array) -> jax.Array:
     return (w - jnp.mean(w)) / (_std(w) + EPS)
 
 
-def standardize_2025(w: jax.Array, keep: jax.Array | None = None) -> jax.Array:
+def standardize_2025(
+    w: jax.Array, keep: jax.Array | None = None, zero_spread: float = 1.0
+) -> jax.Array:
     """Weight standardisation (2025) over the kept entries of one matrix, any shape.
 
     ``m = mean``, ``sd = sqrt(sum (w - m)^2 / (n + DBL_EPS))`` over the ``n`` kept weights,
     ``w <- (w - m) / sd`` (no epsilon added to sd); at zero spread (the Singularity start) every
-    kept weight becomes 1. Removed entries (``keep`` False) stay 0.
+    kept weight becomes ``zero_spread`` (1 or 0). Removed entries (``keep`` False) stay 0.
 
     Zero spread: the authors' program divides the deviations from the rounded mean, which for
     equal weights are one common rounding residue, by their own root mean square, giving every
@@ -160,36 +162,64 @@ def standardize_2025(w: jax.Array, keep: jax.Array | None = None) -> jax.Array:
     big = jnp.where(varied & (big > 0), big, 1.0)
     u = dev / big
     sd = _safe_sqrt(jnp.sum(jnp.square(u)) / (n + DBL_EPS))
-    out = jnp.where(varied, u / jnp.where(varied, sd, 1.0), 1.0)
+    out = jnp.where(varied, u / jnp.where(varied, sd, 1.0), jnp.asarray(zero_spread, w.dtype))
     return jnp.where(keep, out, 0.0)
+
+
+def _kth_bits(bits: jax.Array, k: int | jax.Array, counted: jax.Array | None = None) -> jax.Array:
+    """The k-th smallest (0-based) of non-negative integer ``bits`` ``(n,)`` (those flagged in
+    ``counted``, default all), by bisection on the value: a ``while_loop`` that halves
+    ``[min, max]`` until one value is left (no pass at all when they are all equal)."""
+    big = jnp.iinfo(bits.dtype).max
+    if counted is None:
+        counted = jnp.ones(bits.shape, bool)
+    lo = jnp.min(jnp.where(counted, bits, big))
+    hi = jnp.max(jnp.where(counted, bits, 0))
+
+    def body(lohi: tuple[jax.Array, jax.Array]) -> tuple[jax.Array, jax.Array]:
+        lo, hi = lohi  # invariant: count(<= hi) > k, count(<= lo - 1) <= k
+        mid = lo + (hi - lo) // 2
+        enough = jnp.sum(counted & (bits <= mid)) > k
+        return jnp.where(enough, lo, mid + 1), jnp.where(enough, mid, hi)
+
+    lo, _ = jax.lax.while_loop(lambda lohi: lohi[0] < lohi[1], body, (lo, hi))
+    return lo
 
 
 def median_keep_mask(d2: jax.Array) -> jax.Array:
     """2025 spatial dropout of one layer: True for connections no longer than the median.
 
     The threshold is the element at index ``floor(n/2)`` of the sorted ``n`` squared lengths
-    (any shape), found exactly by bisection on the float bit patterns (non-negative floats
-    order like their bit patterns) instead of a sort, which is slow in XLA on CPU.
+    (any shape), found exactly, without a sort (slow in XLA on CPU): non-negative floats order
+    like their bit patterns, so a bisection on the bits finds it in at most 32 passes over
+    the lengths. In float64 the search runs first on the lengths rounded to float32 (rounding
+    keeps the order, so the float64 median rounds to the float32 one); only lengths that round
+    to that same float32 value are then searched in float64, which almost always means one
+    value and no further pass (64 passes over float64 bits before, 4x the cost).
 
     Returns:
         Boolean mask, same shape: ``d2 <= threshold``.
     """
     d2 = jax.lax.stop_gradient(d2)
-    int_t = jnp.int64 if d2.dtype == jnp.float64 else jnp.int32
-    # no arithmetic before the bitcast: XLA on CPU flushes subnormal floats to zero
-    bits = jax.lax.bitcast_convert_type(d2, int_t).ravel()
-    bits = jnp.where(bits < 0, 0, bits)  # -0.0 (sign bit set) counts as 0
     k = d2.size // 2  # 0-based index of the threshold in sorted order
-    n_bits = 64 if int_t == jnp.int64 else 32
-
-    def body(_: int, lohi: tuple[jax.Array, jax.Array]) -> tuple[jax.Array, jax.Array]:
-        lo, hi = lohi  # invariant: count(bits <= hi) > k, count(bits <= lo - 1) <= k
-        mid = lo + (hi - lo) // 2
-        enough = jnp.sum(bits <= mid) > k
-        return jnp.where(enough, lo, mid + 1), jnp.where(enough, mid, hi)
-
-    lo, _ = jax.lax.fori_loop(0, n_bits, body, (jnp.zeros((), int_t), jnp.max(bits)))
-    return (bits <= lo).reshape(d2.shape)
+    flat = d2.ravel()
+    # no arithmetic before the bitcasts: XLA on CPU flushes subnormal floats to zero
+    if d2.dtype == jnp.float64:
+        bits = jax.lax.bitcast_convert_type(flat, jnp.int64)
+        bits = jnp.where(bits < 0, 0, bits)  # -0.0 (sign bit set) counts as 0
+        # rounding to float32 is monotone (subnormals flushed to 0 or overflow to inf too)
+        r = jax.lax.bitcast_convert_type(flat.astype(jnp.float32), jnp.int32)
+        r = jnp.where(r < 0, 0, r)
+        t = _kth_bits(r, k)
+        below = r < t
+        tied = r == t
+        j = k - jnp.sum(below)  # the threshold is the j-th smallest of the tied lengths
+        keep = below | (tied & (bits <= _kth_bits(bits, j, tied)))
+    else:
+        bits = jax.lax.bitcast_convert_type(flat.astype(jnp.float32), jnp.int32)
+        bits = jnp.where(bits < 0, 0, bits)
+        keep = bits <= _kth_bits(bits, k)
+    return keep.reshape(d2.shape)
 
 
 def squared_distances(axons: jax.Array, somas: jax.Array) -> jax.Array:
@@ -225,7 +255,13 @@ def weights_and_masks(
             masks.append(keep)
         if spec.standardize_weights:
             if spec.variant == "2025":
-                w = _switch(ws_flag, standardize_2025, lambda w, k: w, w, keep)
+                w = _switch(
+                    ws_flag,
+                    lambda w, k: standardize_2025(w, k, spec.zero_spread),
+                    lambda w, k: w,
+                    w,
+                    keep,
+                )
             else:
                 w = _switch(ws_flag, standardize, lambda w: w, w)
         if keep is not None:
