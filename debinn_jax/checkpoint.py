@@ -212,6 +212,20 @@ def _read(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     return header, arrays
 
 
+def stored_history(path: PathLike) -> dict[str, np.ndarray]:
+    """The history a checkpoint holds (the trainer's names; ``run_many`` stores ``ran``,
+    ``(R, G)``: which generations each run has run), or {} when there is no file.
+
+    Raises:
+        CheckpointError: unreadable or not a checkpoint (one line).
+    """
+    path = Path(path)
+    if not path.is_file():
+        return {}
+    _, arrays = _read(path)
+    return {k[8:]: v for k, v in arrays.items() if k.startswith("history/")}
+
+
 def load(
     path: PathLike, kind: str, fingerprint: Mapping[str, str], template: Any
 ) -> tuple[Any, dict[str, np.ndarray], dict[str, Any]] | None:

@@ -100,7 +100,7 @@ def drive(
             )
             saved = save(final=signum is not None or report.done)
             if signum is not None:
-                raise stopping.interrupted(signum, where, f"{unit} {report.step}")
+                raise stopping.interrupted(signum, where, f"{unit} {report.step}", report.step)
             if stopping.callback_stop(callback, report.step, view):
                 if not saved:
                     save(final=True)

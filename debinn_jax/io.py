@@ -511,7 +511,9 @@ def load_any_model(path: PathLike) -> TrainedModel:
 
     A zip archive is read as our format; otherwise a file that sniffs as an authors' file
     (:func:`~debinn_jax.authors_file.is_authors_file`) or whose name ends in ``.bin`` is read as
-    one; anything else goes to :func:`load_model` (and its messages).
+    one; anything else goes to :func:`load_model` (and its messages). A folder stands for the
+    one ``*BestModel.bin`` below it (the authors' ``BestModels/Executions-Finished/<RUN>``,
+    :func:`~debinn_jax.data.locate.find_model_file`).
 
     Raises:
         FileNotFoundError: no such file.
@@ -522,6 +524,10 @@ def load_any_model(path: PathLike) -> TrainedModel:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"model file not found: {path}")
+    if path.is_dir():  # a run folder of the authors' BestModels tree
+        from debinn_jax.data.locate import find_model_file
+
+        path = find_model_file(path)
     if path.is_file() and not zipfile.is_zipfile(path):
         from debinn_jax.authors_file import AuthorsFileError, is_authors_file
 

@@ -62,12 +62,14 @@ class RunInterrupted(KeyboardInterrupt):
     Attributes:
         signum: the signal number.
         exit_code: ``128 + signum``, the shell's convention for a process ended by a signal.
+        step: the last generation or epoch run (None when the trainer did not say).
     """
 
-    def __init__(self, signum: int, message: str) -> None:
+    def __init__(self, signum: int, message: str, step: int | None = None) -> None:
         super().__init__(message)
         self.signum = int(signum)
         self.exit_code = 128 + self.signum
+        self.step = step
 
     def __str__(self) -> str:
         return str(self.args[0])
@@ -153,13 +155,14 @@ def stop_requested(flag: StopFlag) -> int | None:
     return signum or None
 
 
-def interrupted(signum: int, where: str, progress: str) -> RunInterrupted:
+def interrupted(signum: int, where: str, progress: str, step: int | None = None) -> RunInterrupted:
     """The exception a trainer raises, e.g. ``run_many: stopped by SIGTERM after generation 40
-    (between compiled chunks); no result``."""
+    (between compiled chunks); no result``; ``step`` is the generation or epoch (40)."""
     return RunInterrupted(
         signum,
         f"{where}: stopped by {signal_name(signum)} after {progress} (between compiled chunks); "
         "no result",
+        step,
     )
 
 

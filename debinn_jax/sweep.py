@@ -43,7 +43,7 @@ import functools
 import itertools
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import jax
@@ -188,6 +188,20 @@ class SweepResult:
 
 
 SWEEPABLE = NUMERIC_FIELDS + FLAG_FIELDS
+
+# --------------------------------------------------------------------------------------------
+# timing hook (``debinn grid``'s cost report; it measures and changes nothing)
+
+#: ``phase(name)`` starts timing a phase of :func:`run_many` and returns the function that
+#: ends it (see its ``phase`` argument).
+PhaseHook = Callable[[str], Callable[[], None]]
+
+
+def _no_phase(name: str) -> Callable[[], None]:
+    return lambda: None
+
+
+# --------------------------------------------------------------------------------------------
 
 
 def _settings(config: GAConfig, settings: Mapping[str, Any] | None, n_runs: int) -> dict:
@@ -376,6 +390,7 @@ def run_many(
     checkpoint: ckpt.PathLike | None = None,
     checkpoint_every: float = 0.0,
     row_keys: Sequence[str] | Sequence[Sequence[str]] | None = None,
+    phase: PhaseHook | None = None,
 ) -> SweepResult:
     """Train R independent GA runs in one compiled call per chunk of generations.
 
@@ -414,6 +429,10 @@ def run_many(
         checkpoint_every: seconds between periodic checkpoint writes; 0 = after every chunk.
         row_keys: the training rows' keys for the authors' splits (``splits="authors"``):
             ``N`` keys shared by every run or ``(R, N)``; default ``"1" .. "N"``.
+        phase: timing hook (:data:`PhaseHook`), called at the start of the device work of
+            every compiled chunk (``"generations"``, until its history is on the host) and of
+            the final selection (``"final"``, until its result is on the host); it only
+            measures.
 
     With ``config.replay`` (float64 only) every run takes the authors' random numbers, which
     depend on P, T, TC, B, the genome length and the mutation settings only: the runs of one
@@ -432,6 +451,7 @@ def run_many(
     """
     ensure_compilation_cache()
     start = time.perf_counter()
+    timed = _no_phase if phase is None else phase  # timing hook
     config = config.resolve(spec)
     keys = jnp.asarray(keys)
     n_runs = keys.shape[0]
@@ -529,6 +549,7 @@ def run_many(
     def advance(state: Any, _: int) -> tuple[Any, ChunkReport]:
         nonlocal gen
         draws = None if streams is None else streams.draws(gen, config.chunk)
+        phase_end = timed("generations")  # timing hook
         state, h = chunk_fn(state, x_t_j, y_j, m_j, hp_j, draws)
         if streams is not None:  # the next chunk's numbers while the device works
             streams.prepare(gen + config.chunk, config.chunk)
@@ -536,6 +557,7 @@ def run_many(
         rans.append(h.pop("ran"))
         hists.append(h)
         gen += rans[-1].shape[1]
+        phase_end()  # timing hook
         line = functools.partial(_progress_line, gen, rans[-1], h, n_runs)
         return state, ChunkReport(gen - 1, all_done(state), line)
 
@@ -552,12 +574,14 @@ def run_many(
         log=logger if progress else None,
         snapshot=_host_state,
     )
+    phase_end = timed("final")  # timing hook
     (coords, ensemble, scores), selection = final_fn(state, k_final, x_t_j, y_j, m_j, hp_j)
     history, ran = _history(hists, rans, n_runs)
     n_gen = ran.sum(axis=1)
     coords, ensemble, scores, hof_val, selection = to_host(
         (coords, ensemble, scores, state.hof.val, selection)
     )
+    phase_end()  # timing hook
     cut = functools.partial(jax.tree_util.tree_map, lambda a: a[:n_runs])
     return SweepResult(
         spec=spec,

@@ -417,7 +417,7 @@ def test_grid_runs_and_writes_results(small_grid):
     assert "Regularizer/DropConnect" in out  # listed as inert
     assert "done: 3 runs" in out
     # a line per chunk of generations while a batch trains
-    assert "Tiny-S1,Tiny-S11,Tiny-S101: generation " in out and "runs still training" in out
+    assert "Tiny-S1,S11,S101 (3 columns): generation " in out and "runs still training" in out
     doc = steps["first_results"]
     records = doc["records"]
     assert [r["name"] for r in records] == ["Tiny-S1", "Tiny-S11", "Tiny-S101"]
@@ -498,7 +498,7 @@ def test_grid_compiles_one_program_per_genome_layout(small_grid):
     assert code == 0, err
     doc = steps["all_results"]
     assert doc["timing"]["compile_groups"] == 2  # shift-scale changes the genome
-    assert "2 compiled run programs" in out
+    assert "2 run programs)" in out
     records = {r["name"]: r for r in doc["records"]}
     assert set(records) == set(SMALL)
     assert records["Tiny-S2"]["shift_scale"] is True
@@ -629,3 +629,82 @@ def test_grid_refuses_to_resume_a_folder_of_the_old_zero_spread_rule(tmp_path, s
     settings = root / "executionSettings.csv"
     code, _, err = cli("grid", settings, "--data", root / "Fold-1", "--out", old)
     assert code == 2 and "zero_spread_weight 0" in err and "--restart" in err
+
+
+# --------------------------------------------------------------------------------------------
+# messages (issue 27, point 3)
+
+
+def test_progress_counts_against_the_finished_and_the_asked_for_runs(small_grid, tmp_path):
+    """A folder with 3 finished settings extended by one: 4/4 runs, not 4/1."""
+    root, steps = small_grid
+    out = tmp_path / "extended"
+    out.mkdir()
+    (out / "results.json").write_text(json.dumps(steps["first_results"]))
+    args = (root / "executionSettings.csv", "--data", root / "Fold-1", "--out", out)
+    code, text, err = cli("grid", *args, "--only", "Tiny-S2")
+    assert code == 0, err
+    assert "  4/4 runs  fold Fold-1  1 run in " in text
+    assert "resume:" not in text  # none of the asked-for settings was finished
+    code, text, err = cli("grid", *args, "--only", "Tiny-S1,Tiny-S2,Tiny-S11")
+    assert code == 0, err
+    assert (
+        f"resume: 3 of 3 settings already in {out / 'results.json'}, skipped; nothing left to train"
+        in text
+    )
+
+
+def test_a_resume_says_how_many_settings_it_skipped(small_grid):
+    root, steps = small_grid
+    code, text, _ = steps["resume"]
+    results = root / "out-a" / "results.json"
+    assert f"  resume: 3 of 3 settings already in {results}, skipped; nothing left to train" in text
+    # the first run found nothing to resume
+    assert "resume:" not in steps["first"][1]
+
+
+def test_an_interrupted_grid_says_where_it_stopped_and_how_to_resume(tmp_path, monkeypatch):
+    """A real SIGINT during a batch: the line names the batch, its columns and the generation
+    reached, and rerunning the same command resumes from the batch's checkpoint."""
+    import os
+    import signal
+
+    import debinn_jax.execution.grid as ex
+
+    fold = write_fold(tmp_path / "Fold-1")
+    long = {"Optimizer__IterationCount": "250", "Regularizer__EarlyStopping": "FALSE"}
+    cols = {"Tiny-L1": column(1, **long), "Tiny-L3": column(3, **long)}
+    settings = write_settings(tmp_path / "executionSettings.csv", cols)
+    out = tmp_path / "out"
+    real = ex._chunk_progress
+
+    def ctrl_c_after_the_first_chunk(*args, **kwargs):
+        report = real(*args, **kwargs)
+        sent = []
+
+        def wrapped(step, history):
+            report(step, history)
+            if not sent:  # the loop stops after the chunk that follows
+                sent.append(True)
+                os.kill(os.getpid(), signal.SIGINT)
+
+        return wrapped
+
+    monkeypatch.setattr(ex, "_chunk_progress", ctrl_c_after_the_first_chunk)
+    code, _, err = cli("grid", settings, "--data", fold, "--out", out)
+    assert code == 130
+    assert err.strip().splitlines() == [
+        "debinn grid: interrupted by SIGINT in batch 1 of 1 (fold Fold-1: Tiny-L1,L3 "
+        f"(2 columns)) after generation 200; 0/2 runs saved in {out / 'results.json'}; rerun "
+        "the same command to resume (the batch from its checkpoint)"
+    ]
+    assert len(list((out / "checkpoints").glob("*.ckpt"))) == 1
+    monkeypatch.setattr(ex, "_chunk_progress", real)
+    code, text, err = cli("grid", settings, "--data", fold, "--out", out)
+    assert code == 0, err
+    assert "resumed from" in text and "at generation 200" in text
+    assert "done: 2 runs (2 trained in this session)" in text
+    # the cost of this session counts the 51 generations each run had left, not all 251
+    records = _results(out)["records"]
+    assert [r["generations_run"] for r in records] == [251, 251]
+    assert json.loads((out / "cost.json").read_text())["latest"]["work"]["generations"] == 102

@@ -94,7 +94,9 @@ def bench_startup(
     ):
         out[name] = _median_row([_timed_process(code, env=env) for _ in range(repeats)])
         log(f"  {name:16s} {out[name]['wall_s']:6.2f} s (median of {repeats})")
-    fold = (default_data_dir() if data_dir is None else Path(data_dir)) / "dlbcl" / "Fold-1"
+    from debinn_jax.data.locate import data_path
+
+    fold = data_path(default_data_dir() if data_dir is None else Path(data_dir), "dlbcl/Fold-1")
     if not fold.exists():
         out["skipped"] = f"{fold} not found: no GA start-up rows"
         log(f"  GA start-up skipped: {out['skipped']}")

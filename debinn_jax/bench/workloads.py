@@ -84,8 +84,10 @@ def load_workload(name: str, data_dir: Path | None = None) -> Workload:
         raise ValueError(f"unknown workload {name!r}; expected one of {sorted(WORKLOAD_SHAPES)}")
     n_in, hidden, n_classes, counts = WORKLOAD_SHAPES[name]
     spec = NetworkSpec(n_in, hidden, n_classes)
+    from debinn_jax.data.locate import data_path
+
     root = default_data_dir() if data_dir is None else Path(data_dir)
-    path = root / ("ctg/fetal_health.csv" if name == "ctg" else f"{name}/Fold-1")
+    path = data_path(root, "ctg/fetal_health.csv" if name == "ctg" else f"{name}/Fold-1")
     if path.exists():
         from debinn_jax.data import Standardizer, load_fold, load_table
 

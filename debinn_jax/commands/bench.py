@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
+
+from debinn_jax.commands.common import comma_list, int_at_least
 
 
 def _int_list(text: str) -> tuple[int, ...]:
@@ -63,6 +66,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--startup-only", action="store_true", help="measure start-up only (import, cold, warm)"
     )
+    g = p.add_argument_group(
+        "one grid's cost (instead of the benchmark above)",
+        "--grid FOLDER runs the chosen columns of an execution folder (into a temporary folder) "
+        "and prints the cost report of 'debinn grid': generations, individuals, wall time by "
+        "phase, GFLOP/s against a matmul peak measured now, the compute floor; and the analytic "
+        "FLOPs of one population evaluation beside XLA's own count.",
+    )
+    g.add_argument("--grid", metavar="FOLDER", help="execution folder or executionSettings.csv")
+    g.add_argument("--data", help="its data (as 'debinn grid --data'; default: found)")
+    g.add_argument("--only", type=comma_list, help="columns to run, e.g. S1,S69 (default all)")
+    g.add_argument(
+        "--iterations",
+        type=int_at_least(1),
+        default=None,
+        help="replace every column's IterationCount (a shorter measurement)",
+    )
+    g.add_argument("--batch", type=int_at_least(1), default=16, help="runs per compiled call")
+    g.add_argument(
+        "--precision", choices=("float64", "float32"), default="float64", help="default float64"
+    )
     p.set_defaults(func=run)
 
 
@@ -107,10 +130,20 @@ def config_from_args(args: argparse.Namespace):  # noqa: ANN201 - avoids importi
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the benchmark, print a summary, write JSON to ``--out``."""
+    """Run the benchmark (or one grid's cost report), print a summary, write JSON to ``--out``."""
     from debinn_jax.bench.run import run_benchmark
     from debinn_jax.io import write_json_atomic
 
+    if args.grid is not None:
+        from debinn_jax.execution import precision
+
+        with precision(args.precision):
+            doc = grid_cost(args)
+        if args.out:
+            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+            write_json_atomic(args.out, doc)
+            print(f"wrote {args.out}")
+        return 0
     config = config_from_args(args)
     doc = run_benchmark(config, verbose=True)
     if args.out:
@@ -118,3 +151,61 @@ def run(args: argparse.Namespace) -> int:
         write_json_atomic(args.out, doc)
         print(f"wrote {args.out}")
     return 0
+
+
+def grid_cost(args: argparse.Namespace) -> dict[str, Any]:
+    """``debinn bench --grid``: run the chosen columns of one grid in a temporary folder, print
+    the cost report and the FLOP count of one population evaluation against XLA's."""
+    import tempfile
+
+    import numpy as np
+
+    from debinn_jax.bench.timing import machine_info
+    from debinn_jax.execution import run_grid
+    from debinn_jax.execution.cost import (
+        cost_report,
+        format_cost,
+        matmul_peak,
+        population_flops,
+        split_count,
+        work_of,
+        xla_population_flops,
+    )
+    from debinn_jax.execution.jobs import prepare_job
+
+    job = prepare_job(args.grid, data=args.data, only=args.only, iterations=args.iterations)
+    meta = machine_info()
+    print(
+        f"debinn bench --grid {job.name}: {len(job.runs)} columns x {len(job.folds)} fold(s), "
+        f"{meta['cpu']} ({meta['backend']}), load {meta['load_average'][0]:.2f}"
+    )
+    with tempfile.TemporaryDirectory(prefix="debinn-bench-grid-") as tmp:
+        result = run_grid(
+            list(job.runs),
+            list(job.folds),
+            out=tmp,
+            batch=args.batch,
+            resume=False,
+            progress=lambda line: print("  " + line, flush=True),
+        )
+    peak = matmul_peak()
+    labels = {name: np.asarray(fold.train.y) for name, fold in job.folds}
+    work = work_of(job.runs, result.trained, labels, result.session_generations)
+    report = cost_report(work, result.timing["phases"], result.timing["seconds"], peak)
+    for line in format_cost(job.name, report):
+        print(line)
+    run0, (fold_name, fold0) = job.runs[0], job.folds[0]
+    cfg = run0.config.resolve(run0.spec)
+    n, m, p = len(fold0.train.y), 2 * split_count(run0, fold0.train.y), cfg.population_size
+    ours = population_flops(run0.spec, n, m, p, run0.switches)
+    xla = xla_population_flops(run0, n, m, p)
+    loop = " (spatial dropout's median search is a loop: XLA counts its body once)" * bool(
+        run0.switches.get("spatial_dropout")
+    )
+    print(
+        f"one population evaluation of {run0.name} on {fold_name} (P={p}, N={n}, M={m} masks): "
+        f"{ours / 1e6:.2f} MFLOP counted, {xla / 1e6:.2f} MFLOP by XLA's cost analysis "
+        f"(ratio {ours / xla:.3f}){loop}"
+    )
+    check = {"run": run0.name, "population": p, "samples": n, "masks": m, "analytic": ours}
+    return {"meta": meta, "grid": job.name, "cost": report, "xla_check": {**check, "xla": xla}}

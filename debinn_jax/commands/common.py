@@ -26,7 +26,10 @@ from debinn_jax.errors import UserError
 if TYPE_CHECKING:
     import numpy as np
 
-MODEL_HELP = "model file written by 'debinn fit', or an authors' 2025 *BestModel.bin"
+MODEL_HELP = (
+    "model file written by 'debinn fit', or an authors' 2025 *BestModel.bin (or its run folder "
+    "in their BestModels/Executions-Finished)"
+)
 
 CSV_RULES = """\
 CSV files (the same rules in fit, evaluate and predict):
@@ -165,7 +168,9 @@ def load_data(
     path: str, label: str | None, min_classes: int = 2, id_column: str | None = None
 ) -> Any:
     """A Fold (folder), a Dataset (CSV table) or two-moons, read with the command line's rule
-    for missing cells (an error naming the row and column).
+    for missing cells (an error naming the row and column). A folder that holds one Fold
+    folder below it (the authors' ``Datasets/DLBCL/Dataset-1Fold``, ``Datasets/DLBCL``) reads
+    that one (:func:`~debinn_jax.data.locate.one_fold`).
 
     ``min_classes``: fewest labels a CSV table may hold (1 when scoring a test file).
     ``id_column``: the row-id column of a CSV table (default: a ``Key`` column, any case).
@@ -181,6 +186,10 @@ def load_data(
             f"--id-column applies to CSV tables; the rows of the Fold folder {path} are "
             f"identified by its 'Key' column"
         )
+    if Path(path).is_dir():  # the authors' Datasets/<X>/Dataset-1Fold[/Fold-1] as well
+        from debinn_jax.data.locate import one_fold
+
+        path = str(one_fold(path))
     return load_dataset(path, label=label, missing="error")
 
 

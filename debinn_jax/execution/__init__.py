@@ -16,16 +16,29 @@ sets a grid against the authors' ``summary.csv``, and :func:`replay_run` repeats
 published model) from its settings.
 
 Layout, one module per step: :mod:`~debinn_jax.execution.settings` (reading
-``executionSettings.csv``, generating the regulariser grid), :mod:`~debinn_jax.execution.translate`
-(one settings column -> one :class:`GridRun`), :mod:`~debinn_jax.execution.grid` (running the
-runs on the folds, outputs and resume), :mod:`~debinn_jax.execution.compare` (a grid against the
-authors' summary) and :mod:`~debinn_jax.execution.replay` (one run repeated exactly). This
-module re-exports their public names.
+``executionSettings.csv``, generating the regulariser grid, choosing and naming columns),
+:mod:`~debinn_jax.execution.translate` (one settings column -> one :class:`GridRun`),
+:mod:`~debinn_jax.execution.jobs` (an execution folder of the authors' repository -> a
+:class:`GridJob` with its data and their results; the overall table of many grids),
+:mod:`~debinn_jax.execution.grid` (running the runs on the folds, outputs and resume),
+:mod:`~debinn_jax.execution.lock` (several processes on one output folder),
+:mod:`~debinn_jax.execution.progress` (the ETA), :mod:`~debinn_jax.execution.cost` (FLOPs,
+phases, matmul peak: the cost report), :mod:`~debinn_jax.execution.compare` (a grid against
+the authors' summary, row by row) and :mod:`~debinn_jax.execution.replay` (one run repeated
+exactly). This module re-exports their public names.
 """
 
 from debinn_jax.execution.compare import compare_rows, read_authors_summary, replay_report
+from debinn_jax.execution.cost import (
+    cost_report,
+    individual_flops,
+    matmul_peak,
+    population_flops,
+    run_flops,
+)
 from debinn_jax.execution.grid import (
     SUMMARY_METRICS,
+    GridInterrupted,
     GridResult,
     compile_group,
     compile_timer,
@@ -33,15 +46,20 @@ from debinn_jax.execution.grid import (
     run_grid,
     summary_csv,
 )
+from debinn_jax.execution.jobs import GridJob, prepare_job
+from debinn_jax.execution.lock import FolderBusy
+from debinn_jax.execution.progress import WorkMeter
 from debinn_jax.execution.replay import Replayed, read_settings_ini, replay_run
 from debinn_jax.execution.settings import (
     BASE_COLUMN,
     GRID_BITS,
     SETTINGS_FILE,
     ExecutionSettings,
+    column_label,
     grid_setting,
     read_execution_settings,
     regulariser_grid,
+    select_columns,
     settings_file,
 )
 from debinn_jax.execution.translate import (
@@ -60,25 +78,37 @@ __all__ = [
     "SETTINGS_FILE",
     "SUMMARY_METRICS",
     "ExecutionSettings",
+    "FolderBusy",
+    "GridInterrupted",
+    "GridJob",
     "GridResult",
     "GridRun",
     "Replayed",
     "SettingsError",
+    "WorkMeter",
+    "column_label",
     "compare_rows",
     "compile_group",
     "compile_timer",
+    "cost_report",
     "grid_run",
     "grid_runs",
     "grid_setting",
+    "individual_flops",
     "inert_keys",
+    "matmul_peak",
+    "population_flops",
     "precision",
+    "prepare_job",
     "read_authors_summary",
     "read_execution_settings",
     "read_settings_ini",
     "regulariser_grid",
     "replay_report",
     "replay_run",
+    "run_flops",
     "run_grid",
+    "select_columns",
     "settings_file",
     "summary_csv",
 ]

@@ -2,10 +2,15 @@
 
 :func:`run_grid` trains the runs with batched, compiled sweeps (``sweep.run_many``): runs in one
 :func:`compile_group` (they differ only in numbers) share one compiled program. Results are
-written after every batch (``results.json``, and ``summary.csv`` in the authors' column format,
-:func:`summary_csv`); an interrupted grid resumes without redoing finished columns, and a batch
-killed part-way resumes from its checkpoint. Also here: :func:`precision` (the grid's float
-width) and :func:`compile_timer` (XLA compile time while a block runs).
+merged into the output folder after every batch (``results.json``, and ``summary.csv`` in the
+authors' column format, :func:`summary_csv`) under the folder lock, re-reading the file first,
+and each process claims the runs it trains (:mod:`~debinn_jax.execution.lock`): several
+processes may share a folder without losing records or training a run twice. An interrupted
+grid resumes without redoing finished columns, a batch killed part-way resumes from its
+checkpoint, and the interruption says where it stopped (:class:`GridInterrupted`). Also here:
+:func:`precision` (the grid's float width), :func:`compile_timer` (XLA compile time while a
+block runs) and the phases of the wall time for the cost report
+(:mod:`~debinn_jax.execution.cost`).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import dataclasses
 import json
 import math
 import shutil
+import signal
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -23,7 +29,10 @@ from typing import Any
 import numpy as np
 
 from debinn_jax.data.dataset import DataError, Fold
+from debinn_jax.data.locate import natural_key
+from debinn_jax.execution.progress import WorkMeter
 from debinn_jax.execution.translate import GridRun
+from debinn_jax.stopping import RunInterrupted
 
 
 def compile_group(run: GridRun) -> tuple[Any, Any]:
@@ -57,25 +66,61 @@ def precision(name: str) -> Iterator[None]:
 def compile_timer() -> Iterator[dict[str, float]]:
     """Collect XLA compilation time and count while the block runs.
 
-    Yields a dict ``{"seconds": ..., "programs": ...}`` filled as compilations happen (from
-    the ``jax.monitoring`` event ``/jax/core/compile/backend_compile_duration``; tracing and
-    lowering are not included). ``programs`` counts every compiled XLA program, small helper
-    computations included.
+    Yields a dict ``{"seconds": ..., "programs": ..., "spans": [...]}`` filled as compilations
+    happen: ``seconds`` from the ``jax.monitoring`` event
+    ``/jax/core/compile/backend_compile_duration`` (XLA compilation, or loading the program
+    from the persistent cache; tracing and lowering are not included), ``programs`` counts
+    every compiled XLA program, small helper computations included, and ``spans`` holds the
+    ``(start, end)`` wall-clock times (``time.time()``) of tracing, lowering and compiling
+    (:func:`compile_seconds_within` adds them up without counting nested ones twice).
     """
     import jax.monitoring
 
-    out = {"seconds": 0.0, "programs": 0}
+    out: dict[str, Any] = {"seconds": 0.0, "programs": 0, "spans": []}
 
     def listener(name: str, duration: float, **_: Any) -> None:
         if name == "/jax/core/compile/backend_compile_duration":
             out["seconds"] += duration
             out["programs"] += 1
 
+    def spans(name: str, start: float, end: float, **_: Any) -> None:
+        if name in _COMPILE_EVENTS:
+            out["spans"].append((start, end))
+
     jax.monitoring.register_event_duration_secs_listener(listener)
+    jax.monitoring.register_event_time_span_listener(spans)
     try:
         yield out
     finally:
         jax.monitoring.unregister_event_duration_listener(listener)
+        jax.monitoring.unregister_event_time_span_listener(spans)
+
+
+#: Tracing, lowering and compiling (or loading from the persistent cache) a program.
+_COMPILE_EVENTS = (
+    "/jax/core/compile/jaxpr_trace_duration",
+    "/jax/core/compile/jaxpr_to_mlir_module_duration",
+    "/jax/core/compile/backend_compile_duration",
+)
+
+
+def compile_seconds_within(
+    spans: Sequence[tuple[float, float]], start: float = -math.inf, end: float = math.inf
+) -> float:
+    """Seconds of ``[start, end]`` covered by the ``(start, end)`` ``spans`` (their union:
+    a trace nested in another counts once)."""
+    clipped = sorted((max(a, start), min(b, end)) for a, b in spans if b > start and a < end)
+    total, cur_a, cur_b = 0.0, None, None
+    for a, b in clipped:
+        if cur_b is None or a > cur_b:
+            if cur_b is not None:
+                total += cur_b - cur_a
+            cur_a, cur_b = a, b
+        else:
+            cur_b = max(cur_b, b)
+    if cur_b is not None:
+        total += cur_b - cur_a
+    return total
 
 
 def _binary_metrics(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
@@ -121,10 +166,15 @@ def summary_csv(records: Sequence[Mapping[str, Any]], data_name: str) -> str:
 
 @dataclasses.dataclass(frozen=True)
 class GridResult:
-    """Outcome of :func:`run_grid`: one record per (column, fold) and the timings."""
+    """Outcome of :func:`run_grid`: one record per (column, fold), the timings, the records
+    trained in this session (``trained``; the others were found finished) and the generations
+    each trained run ran in this session (``session_generations``, ``(column, fold) -> n``:
+    fewer than its ``generations_run`` when its batch resumed from a checkpoint)."""
 
     records: tuple[dict[str, Any], ...]
     timing: dict[str, Any]
+    trained: tuple[dict[str, Any], ...] = ()
+    session_generations: dict[tuple[str, str], int] = dataclasses.field(default_factory=dict)
 
 
 def _write_outputs(
@@ -210,6 +260,272 @@ def near_ties(history: Mapping[str, np.ndarray], candidate_scores: Any = None) -
     return out
 
 
+class GridInterrupted(RunInterrupted):
+    """A grid stopped by SIGINT or SIGTERM (or Ctrl-C anywhere in it); what it had finished is
+    saved. Its attributes say where it stood, for a message.
+
+    Attributes:
+        batch, batches: the batch running (1-based) and the batches of the session (0: none
+            running, e.g. while waiting for another process).
+        fold, label: that batch's fold and columns (:func:`column_label`).
+        generation: generations that batch had run (None: not known).
+        saved, total: runs in ``results.json`` and runs of the grid (done ∪ to do).
+        out: the output folder (None: nothing written, nothing to resume).
+        checkpoint: whether the batch's checkpoint was kept (the batch resumes from it).
+        waiting_for: who the grid was waiting for (:meth:`Holder.describe`), or None.
+    """
+
+    def __init__(self, signum: int, position: _Position, saved: int, total: int, out: Any):
+        self.signum = int(signum)
+        self.batch, self.batches = position.batch, position.batches
+        self.fold, self.label = position.fold, position.label
+        self.generation = position.generation
+        self.saved, self.total, self.out = saved, total, out
+        self.checkpoint = position.checkpoint
+        self.waiting_for = position.waiting_for
+        hint = self.resume_hint("run it again")
+        super().__init__(signum, self.where() + (f"; {hint}" if hint else ""))
+
+    def where(self) -> str:
+        """``interrupted by SIGINT in batch 2 of 5 (fold Fold-1: 2H-Hinton-S17..S32 (16 columns))
+        after generation 40; 16/128 runs saved in runs/x/results.json``."""
+        from debinn_jax.stopping import signal_name
+
+        text = f"interrupted by {signal_name(self.signum)}"
+        if self.waiting_for is not None:
+            text += f" while waiting for {self.waiting_for}"
+        elif self.batch:
+            text += f" in batch {self.batch} of {self.batches} (fold {self.fold}: {self.label})"
+            if self.generation is not None:
+                text += f" after generation {self.generation}"
+        if self.out is None:
+            return text + "; nothing was saved (no output folder)"
+        return text + f"; {self.saved}/{self.total} runs saved in {self.out / 'results.json'}"
+
+    def resume_hint(self, rerun: str) -> str:
+        """``run it again to resume (the batch from its checkpoint)``, with ``rerun`` the way to
+        say how; "" without an output folder."""
+        if self.out is None:
+            return ""
+        ckpt = " (the batch from its checkpoint)" if self.checkpoint and self.batch else ""
+        return f"{rerun} to resume{ckpt}"
+
+
+@dataclasses.dataclass
+class _Position:
+    """Where a grid session stands (for :class:`GridInterrupted`)."""
+
+    batch: int = 0
+    batches: int = 0
+    fold: str = ""
+    label: str = ""
+    generation: int | None = None
+    budget: int = 0
+    checkpoint: bool = False
+    waiting_for: str | None = None
+
+
+class _PhaseClock:
+    """``run_many``'s timing hook: seconds per phase, tracing and compilation inside them
+    excluded (``compiled`` is :func:`compile_timer`'s dict)."""
+
+    def __init__(self, compiled: Mapping[str, Any]) -> None:
+        self.compiled = compiled
+        self.seconds = {"generations": 0.0, "final": 0.0}
+
+    def __call__(self, name: str) -> Callable[[], None]:
+        t0 = time.time()
+
+        def end() -> None:
+            t1 = time.time()
+            spans = self.compiled["spans"]
+            self.seconds[name] += max(0.0, (t1 - t0) - compile_seconds_within(spans, t0, t1))
+
+        return end
+
+
+Pair = tuple[str, str]
+
+
+def _runs(n: int) -> str:
+    """``1 run``, ``3 runs``."""
+    return f"{n} run{'s' * (n != 1)}"
+
+
+def _pairs(records: Sequence[Mapping[str, Any]]) -> set[Pair]:
+    return {(r["name"], r["fold"]) for r in records}
+
+
+def _union(base: Sequence[dict[str, Any]], new: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``base`` with the records of ``new`` added (replacing those of the same run)."""
+    out = {(r["name"], r["fold"]): r for r in base}
+    out.update({(r["name"], r["fold"]): r for r in new})
+    return list(out.values())
+
+
+class _Store:
+    """Where a grid's records live: ``out/results.json``, shared with other processes under the
+    folder lock, with claims (:mod:`~debinn_jax.execution.lock`); or memory (``out`` None).
+
+    Every method that reads or writes the folder re-reads ``results.json`` under the lock
+    first, so records other processes merged meanwhile are kept.
+    """
+
+    def __init__(
+        self,
+        out: Path | None,
+        me: Any,
+        meta: dict[str, Any],
+        data_name: str,
+        notify: Callable[[str], None],
+    ) -> None:
+        from debinn_jax.execution.lock import Claims
+
+        self.out, self.me, self.meta, self.data_name = out, me, meta, data_name
+        self.notify = notify
+        self.claims = None if out is None else Claims(out, me)
+        self.waited = 0.0  # seconds spent waiting for other processes' runs
+
+    def __enter__(self) -> _Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.claims is not None:
+            self.claims.close()
+
+    def _lock(self) -> Any:
+        from debinn_jax.execution.lock import folder_lock
+
+        return folder_lock(self.out, self.me, notify=self.notify)
+
+    def begin(self, resume: bool) -> list[dict[str, Any]]:
+        """The finished records (``resume``), or none after clearing the folder (restart).
+
+        Raises:
+            FolderBusy: a restart while another live process trains in the folder.
+            DataError: the folder holds another grid's results (see :func:`_finished`).
+        """
+        from debinn_jax.execution.lock import FolderBusy
+
+        if self.out is None:
+            return []
+        with self._lock():
+            if resume:
+                return _finished(self.out, self.meta)
+            others = self.claims.others()
+            if others:
+                holder = next(iter(others.values()))
+                raise FolderBusy(
+                    f"{self.out}: {_runs(len(others))} "
+                    f"{'is' if len(others) == 1 else 'are'} being trained there by "
+                    f"{holder.describe()}; a restart would discard them: wait for it to end "
+                    "or choose another output folder"
+                )
+            for name in ("results.json", "summary.csv"):
+                (self.out / name).unlink(missing_ok=True)
+            shutil.rmtree(self.out / "checkpoints", ignore_errors=True)
+            return []
+
+    def claim(
+        self, records: list[dict[str, Any]], wanted: Sequence[Pair]
+    ) -> tuple[list[dict[str, Any]], set[Pair], dict[Pair, Any]]:
+        """Claim every wanted run that is neither finished nor claimed by a live process.
+
+        Returns:
+            ``(records, mine, held)``: the records now, the runs this process claimed, and the
+            unfinished wanted runs other live processes claimed (with their :class:`Holder`).
+        """
+        if self.out is None:
+            return records, set(wanted) - _pairs(records), {}
+        with self._lock():
+            records = _finished(self.out, self.meta)
+            done = _pairs(records)
+            others = self.claims.others()
+            mine = {p for p in wanted if p not in done and p not in others}
+            held = {p: others[p] for p in wanted if p not in done and p in others}
+            self.claims.set(mine)
+        return records, mine, held
+
+    def merge(
+        self,
+        records: list[dict[str, Any]],
+        new: Sequence[dict[str, Any]],
+        extra: Mapping[str, Any] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Add ``new`` records to the file (re-read under the lock) and write the outputs; the
+        claims of runs now finished are withdrawn. Returns every record now in the file."""
+        if self.out is None:
+            return _union(records, new)
+        with self._lock():
+            merged = _union(_finished(self.out, self.meta), new)
+            _write_outputs(self.out, merged, self.data_name, {**self.meta, **(extra or {})})
+            self.claims.set(self.claims.pairs - _pairs(merged))
+        return merged
+
+    def wait_for(
+        self, held: Mapping[Pair, Any], poll: float, position: _Position
+    ) -> list[dict[str, Any]]:
+        """Wait until every run in ``held`` is finished or no longer claimed by a live process
+        (its process ended without it); one line says who is waited for. Returns the records."""
+        from debinn_jax.execution.settings import column_label
+
+        holders = sorted({h.describe() for h in held.values()})
+        names = sorted({name for name, _ in held}, key=lambda n: natural_key(n))
+        position.batch, position.waiting_for = 0, " and ".join(holders)
+        label = column_label(names)
+        self.notify(f"waiting for {_runs(len(held))} ({label}) trained by {position.waiting_for}")
+        t0 = time.perf_counter()
+        while True:
+            time.sleep(poll)
+            with self._lock():
+                records = _finished(self.out, self.meta)
+                others = self.claims.others()
+            left = [p for p in held if p not in _pairs(records) and p in others]
+            if not left:
+                position.waiting_for = None
+                self.waited += time.perf_counter() - t0
+                return records
+
+
+@dataclasses.dataclass
+class _Batch:
+    """One compiled call of a session's plan."""
+
+    f_idx: int
+    fold_name: str
+    fold: Fold
+    spec: Any
+    cfg: Any
+    part: list[tuple[int, GridRun]]
+    twins: dict[str, list[tuple[int, GridRun]]]
+
+
+def _plan(
+    mine: set[Pair],
+    groups: Mapping[tuple[Any, ...], list[tuple[int, GridRun]]],
+    folds: Sequence[tuple[str, Fold]],
+    batch: int,
+    dedupe: bool,
+    records: list[dict[str, Any]],
+) -> tuple[list[_Batch], list[dict[str, Any]]]:
+    """The batches that train the runs in ``mine``: per fold and compile group, ``batch`` runs
+    per call. Returns them and the records of columns that are the same run as one already
+    finished (``dedupe``: shared keys or a replay), which need no training."""
+    plan: list[_Batch] = []
+    copied: list[dict[str, Any]] = []
+    for f_idx, (fold_name, fold) in enumerate(folds):
+        for (spec, cfg, *_), members in groups.items():
+            todo = [(i, r) for i, r in members if (r.name, fold_name) in mine]
+            twins: dict[str, list[tuple[int, GridRun]]] = {}
+            if dedupe:  # equal settings and key: one training serves them all
+                todo, twins, copies = _dedupe(todo, members, records + copied, fold_name)
+                copied += copies
+            for start in range(0, len(todo), batch):
+                part = todo[start : start + batch]
+                plan.append(_Batch(f_idx, fold_name, fold, spec, cfg, part, twins))
+    return plan, copied
+
+
 def run_grid(
     runs: Sequence[GridRun],
     folds: Sequence[tuple[str, Fold]],
@@ -220,18 +536,27 @@ def run_grid(
     resume: bool = True,
     progress: Callable[[str], None] | None = None,
     shared_key: bool = False,
+    wait: bool = True,
+    meter: WorkMeter | None = None,
+    holder: Any = None,
+    poll: float = 2.0,
     replay: str | None = None,
 ) -> GridResult:
     """Train every run on every fold (one GA run each, as the authors did); score the test sets.
 
     Runs that share a compiled program (:func:`compile_group`) go through
     :func:`~debinn_jax.sweep.run_many` together, ``batch`` runs per call (``lax.map`` over
-    runs: a stopped run costs nothing while the others continue). After every call the
-    records so far are written to ``out`` (``results.json``, ``summary.csv``, atomically);
+    runs: a stopped run costs nothing while the others continue). After every call the new
+    records are merged into ``out`` (``results.json``, ``summary.csv``, atomically, under the
+    folder lock, re-reading the file first: other processes may write into the same folder);
     with ``resume``, (column, fold) pairs already in ``out/results.json`` are skipped, and a
     batch that was killed part-way resumes from its checkpoint in ``out/checkpoints`` (written
     after every chunk of generations, removed once the batch's records are saved; without
     ``resume`` the folder is cleared first), bit-identical to an uninterrupted grid.
+
+    Several processes on one folder (:mod:`~debinn_jax.execution.lock`): each claims the runs it
+    trains; runs another live process claimed are not trained again: this one waits for their
+    records at the end (``wait``) and trains those whose process died.
 
     Args:
         runs: from :func:`grid_runs`.
@@ -242,12 +567,20 @@ def run_grid(
             ``fold_in(fold_in(key(seed), f), i)``.
         batch: runs per compiled call.
         resume: skip finished (column, fold) pairs found in ``out``.
-        progress: called with one line per chunk of generations and one per finished call.
+        progress: called with one line per chunk of generations, one per finished call (with
+            the ETA), and one for a resume or a wait.
         shared_key: every column on fold f uses ``fold_in(key(seed), f)``, as the authors'
             program ran every setting with the same seed. Columns whose network and GA
             settings are then equal (they differ only in keys without effect, such as
             DropConnect) are the same run: it is trained once and its record repeated, with
             ``same_run_as`` naming the column that was trained.
+        wait: when another live process has claimed some of the runs, wait for them (True) or
+            raise :class:`~debinn_jax.execution.lock.FolderBusy` before training (False).
+        meter: the :class:`~debinn_jax.execution.progress.WorkMeter` of a set of grids (the
+            progress lines then give the set's ETA); default: one for this grid.
+        holder: who this process is (:class:`~debinn_jax.execution.lock.Holder`; default
+            :func:`~debinn_jax.execution.lock.current_holder`).
+        poll: seconds between looks at the folder while waiting for another process.
         replay: ``"msvc"`` or ``"libstdc++"``: repeat the authors' runs exactly with their
             random streams (``GAConfig.replay``; float64 only; ``seed`` and keys are unused).
             Columns with equal settings are then one run, as with ``shared_key``.
@@ -258,11 +591,19 @@ def run_grid(
         which the run stopped), ``last_entry`` (the iteration of the last hall-of-fame
         entry), ``candidate`` (the final candidate picked, as the authors number them),
         ``near_ties`` (:func:`near_ties`), ``seconds`` and the settings.
+
+    Raises:
+        GridInterrupted: SIGINT/SIGTERM or Ctrl-C (what was finished is saved).
+        FolderBusy: ``wait`` False and runs claimed by another process, or a restart while
+            another process trains in ``out``.
     """
     import jax
     import jax.numpy as jnp
 
     from debinn_jax.checkpoint import digest
+    from debinn_jax.execution.lock import FolderBusy, current_holder
+    from debinn_jax.execution.progress import run_units
+    from debinn_jax.execution.settings import column_label
     from debinn_jax.network import apply
     from debinn_jax.sweep import run_many
 
@@ -297,116 +638,215 @@ def run_grid(
         "splits": runs[0].config.splits if runs else "authors",
         "cpp_rules": runs[0].config.cpp_rules if runs else "msvc",
     }
-    records = _finished(out_dir, meta) if resume else []
-    done = {(r["name"], r["fold"]) for r in records}
-    ckpt_dir = None if out_dir is None else out_dir / "checkpoints"
-    if ckpt_dir is not None:
-        if not resume and ckpt_dir.is_dir():
-            shutil.rmtree(ckpt_dir)
-        ckpt_dir.mkdir(parents=True, exist_ok=True)
-    groups: dict[tuple[Any, ...], list[tuple[int, GridRun]]] = {}
-    for run in runs:
-        key = compile_group(run)
-        if replay is not None:  # the runs of a call share the authors' random numbers
-            c = run.config
-            key = (*key, c.generations, c.r_max, c.r_min, c.mutation_prob)
-        groups.setdefault(key, []).append((run.index, run))
-    t0 = time.perf_counter()
-    timing: dict[str, Any] = {"calls": []}
-    with compile_timer() as compiled:
-        for f_idx, (fold_name, fold) in enumerate(folds):
-            X = np.asarray(fold.train.X, np.float64)
-            y = np.asarray(fold.train.y)
-            for (spec, cfg, *_), members in groups.items():
-                todo = [(i, r) for i, r in members if (r.name, fold_name) not in done]
-                twins: dict[str, list[tuple[int, GridRun]]] = {}
-                if shared_key or replay:  # equal settings and key: one training serves them all
-                    todo, twins = _dedupe(todo, members, records, fold_name)
-                for start in range(0, len(todo), batch):
-                    part = todo[start : start + batch]
-                    t_call = time.perf_counter()
-                    c0 = compiled["seconds"]
-                    fold_key = jax.random.fold_in(jax.random.key(seed), f_idx)
-                    keys = jax.numpy.stack(
-                        [
-                            fold_key if shared_key else jax.random.fold_in(fold_key, i)
-                            for i, _ in part
-                        ]
-                    )
-                    settings = _sweep_settings([r for _, r in part])
-                    ckpt_path = None
-                    if ckpt_dir is not None:  # a killed batch resumes mid-run
-                        which = digest(meta["keys"], [i for i, _ in part])[:12]
-                        ckpt_path = ckpt_dir / (
-                            f"{fold_name}-{part[0][0]}-{part[-1][0]}-n{len(part)}-{which}.ckpt"
+    say = progress if progress is not None else (lambda line: None)
+    wanted = [(r.name, fold_name) for fold_name, _ in folds for r in runs]
+    by_pair = {(r.name, fold_name): r for fold_name, _ in folds for r in runs}
+    labels = {fold_name: np.asarray(fold.train.y) for fold_name, fold in folds}
+    position = _Position()
+    store = _Store(out_dir, holder or current_holder(), meta, data_name, say)
+    with store:
+        records = store.begin(resume)
+        _say_resumed(say, records, runs, folds, out_dir)
+        ckpt_dir = None if out_dir is None else out_dir / "checkpoints"
+        if ckpt_dir is not None:
+            ckpt_dir.mkdir(parents=True, exist_ok=True)
+        groups: dict[tuple[Any, ...], list[tuple[int, GridRun]]] = {}
+        for run in runs:
+            key = compile_group(run)
+            if replay is not None:  # the runs of a call share the authors' random numbers
+                c = run.config
+                key = (*key, c.generations, c.r_max, c.r_min, c.mutation_prob)
+            groups.setdefault(key, []).append((run.index, run))
+        t0 = time.perf_counter()
+        timing: dict[str, Any] = {"calls": []}
+        trained: list[dict[str, Any]] = []
+        session_generations: dict[Pair, int] = {}
+        try:
+            with compile_timer() as compiled:
+                clock = _PhaseClock(compiled)
+                first, previous = True, None
+                while True:
+                    records, mine, held = store.claim(records, wanted)
+                    if mine and mine == previous:  # trained, yet still not in the folder
+                        raise RuntimeError(f"run_grid: runs {sorted(mine)} were not recorded")
+                    previous = mine
+                    if held and not wait and first:
+                        holder0 = next(iter(held.values()))
+                        raise FolderBusy(
+                            f"{out_dir}: {_runs(len(held))} of those asked for "
+                            f"{'is' if len(held) == 1 else 'are'} being trained by "
+                            f"{holder0.describe()}; wait for it, or leave out --no-wait"
                         )
-                    sweep = run_many(
-                        spec,
-                        X,
-                        y,
-                        keys,
-                        cfg,
-                        settings=settings,
-                        run_batch_size=1,
-                        checkpoint=ckpt_path,
-                        callback=None if progress is None else _chunk_progress(progress, part),
-                        row_keys=fold.train.keys,
-                    )
-                    seconds = time.perf_counter() - t_call
-                    for j, (i, r) in enumerate(part):
-                        # the run's own spec: its switches set as the compiled flags had them
-                        coords = sweep.run(j).coords
-                        p_test = np.asarray(apply(r.spec, coords, _as_input(fold.test.X)))
-                        p_train = np.asarray(apply(r.spec, coords, _as_input(fold.train.X)))
-                        records.append(
+                    if first and meter is None:
+                        units = sum(run_units(by_pair[p], labels[p[1]]) for p in mine)
+                        meter = WorkMeter(units)
+                    first = False
+                    if not mine:
+                        if not held:
+                            break
+                        records = store.wait_for(held, poll, position)
+                        continue
+                    dedupe = shared_key or replay is not None  # equal settings: one run
+                    plan, copied = _plan(mine, groups, folds, batch, dedupe, records)
+                    if copied:
+                        records = store.merge(records, copied)
+                    position.batches = len(plan)
+                    for b_idx, step in enumerate(plan):
+                        part, fold_name, fold = step.part, step.fold_name, step.fold
+                        label = column_label([r.name for _, r in part])
+                        position.batch, position.fold, position.label = b_idx + 1, fold_name, label
+                        position.generation, position.checkpoint = None, False
+                        position.budget = max(int(r.config.generations) for _, r in part)
+                        X = np.asarray(fold.train.X, np.float64)
+                        y = np.asarray(fold.train.y)
+                        t_call = time.perf_counter()
+                        c0 = compiled["seconds"]
+                        fold_key = jax.random.fold_in(jax.random.key(seed), step.f_idx)
+                        keys = jax.numpy.stack(
+                            [
+                                fold_key if shared_key else jax.random.fold_in(fold_key, i)
+                                for i, _ in part
+                            ]
+                        )
+                        settings = _sweep_settings([r for _, r in part])
+                        ckpt_path = None
+                        if ckpt_dir is not None:  # a killed batch resumes mid-run
+                            which = digest(meta["keys"], [i for i, _ in part])[:12]
+                            ckpt_path = ckpt_dir / (
+                                f"{fold_name}-{part[0][0]}-{part[-1][0]}-n{len(part)}-{which}.ckpt"
+                            )
+                            position.checkpoint = True
+                        before = _resumed_generations(ckpt_path, len(part))
+                        sweep = run_many(
+                            step.spec,
+                            X,
+                            y,
+                            keys,
+                            step.cfg,
+                            settings=settings,
+                            run_batch_size=1,
+                            checkpoint=ckpt_path,
+                            callback=_chunk_progress(say, part, position),
+                            row_keys=fold.train.keys,
+                            phase=clock,
+                        )
+                        seconds = time.perf_counter() - t_call
+                        c_call = compiled["seconds"] - c0
+                        new: list[dict[str, Any]] = []
+                        for j, (i, r) in enumerate(part):
+                            ran_here = int(sweep.generations_run[j]) - int(before[j])
+                            session_generations[(r.name, fold_name)] = max(ran_here, 0)
+                            # the run's own spec: its switches set as the compiled flags had them
+                            coords = sweep.run(j).coords
+                            p_test = np.asarray(apply(r.spec, coords, _as_input(fold.test.X)))
+                            p_train = np.asarray(apply(r.spec, coords, _as_input(fold.train.X)))
+                            new.append(
+                                {
+                                    "name": r.name,
+                                    "fold": fold_name,
+                                    "index": i,
+                                    "test": _binary_metrics(fold.test.y, p_test),
+                                    "train": _binary_metrics(fold.train.y, p_train),
+                                    "generations_run": int(sweep.generations_run[j]),
+                                    **_selection_fields(sweep, j, r),
+                                    "seconds": seconds / len(part),
+                                    "hidden": list(r.spec.hidden),
+                                    "switches": r.switches,
+                                    "l1": r.config.loss.l1,
+                                    "l2": r.config.loss.l2,
+                                    "shift_scale": r.spec.shift_scale,
+                                }
+                            )
+                            trained_rec = new[-1]
+                            for i2, r2 in step.twins.get(r.name, []):
+                                new.append(_twin_record(trained_rec, r2.name, i2))
+                        timing["calls"].append(
                             {
-                                "name": r.name,
-                                "fold": fold_name,
-                                "index": i,
-                                "test": _binary_metrics(fold.test.y, p_test),
-                                "train": _binary_metrics(fold.train.y, p_train),
-                                "generations_run": int(sweep.generations_run[j]),
-                                **_selection_fields(sweep, j, r),
-                                "seconds": seconds / len(part),
-                                "hidden": list(r.spec.hidden),
-                                "switches": r.switches,
-                                "l1": r.config.loss.l1,
-                                "l2": r.config.loss.l2,
-                                "shift_scale": r.spec.shift_scale,
+                                "runs": len(part),
+                                "seconds": seconds,
+                                "compile_seconds": c_call,
+                                **sweep.timing,
                             }
                         )
-                        trained = records[-1]
-                        for i2, r2 in twins.get(r.name, []):
-                            records.append(_twin_record(trained, r2.name, i2))
-                    timing["calls"].append(
-                        {
-                            "runs": len(part),
-                            "seconds": seconds,
-                            "compile_seconds": compiled["seconds"] - c0,
-                            **sweep.timing,
-                        }
-                    )
-                    if out_dir is not None:
-                        _write_outputs(out_dir, records, data_name, meta)
-                    if ckpt_path is not None:  # its records are saved: the batch is done
-                        ckpt_path.unlink(missing_ok=True)
-                    if progress is not None:
-                        n_done = len({(r["name"], r["fold"]) for r in records})
-                        progress(
-                            f"{n_done}/{len(runs) * len(folds)} runs  fold {fold_name}  "
-                            f"{len(part)} runs in {seconds:.1f} s "
-                            f"(compile {compiled['seconds'] - c0:.1f} s)"
+                        records = store.merge(records, new)
+                        trained += new
+                        if ckpt_path is not None:  # its records are saved: the batch is done
+                            ckpt_path.unlink(missing_ok=True)
+                        position.checkpoint = False
+                        meter.advance(
+                            sum(run_units(r, y) for _, r in part),
+                            len(new),
                         )
-    timing.update(
-        seconds=time.perf_counter() - t0,
-        compile_seconds=compiled["seconds"],
-        programs_compiled=compiled["programs"],
-        compile_groups=len(groups),
-    )
-    if out_dir is not None:
-        _write_outputs(out_dir, records, data_name, {**meta, "timing": timing})
+                        done = _pairs(records)
+                        say(
+                            f"{len(done)}/{len(done | set(wanted))} runs  fold {fold_name}  "
+                            f"{len(part)} run{'s' if len(part) > 1 else ''} in {seconds:.1f} s "
+                            f"(compile {c_call:.1f} s)  {meter.describe()}"
+                        )
+        except KeyboardInterrupt as exc:
+            signum = getattr(exc, "signum", int(signal.SIGINT))
+            if getattr(exc, "step", None) is not None:  # a chunk may overshoot the budget
+                position.generation = min(int(exc.step) + 1, position.budget)
+            done = _pairs(records)
+            raise GridInterrupted(
+                signum, position, len(done), len(done | set(wanted)), out_dir
+            ) from None
+        timing.update(
+            seconds=time.perf_counter() - t0,
+            compile_seconds=compiled["seconds"],
+            programs_compiled=compiled["programs"],
+            compile_groups=len(groups),
+            phases={
+                "compile": compile_seconds_within(compiled["spans"]),
+                **clock.seconds,
+                "waiting": store.waited,
+            },
+        )
+        records = store.merge(records, [], {"timing": timing})
     records.sort(key=lambda r: (r["fold"], r["index"]))
-    return GridResult(records=tuple(records), timing=timing)
+    return GridResult(
+        records=tuple(records),
+        timing=timing,
+        trained=tuple(trained),
+        session_generations=session_generations,
+    )
+
+
+def _resumed_generations(ckpt_path: Path | None, n_runs: int) -> np.ndarray:
+    """Generations each run of a batch has run in its checkpoint (0 without one), ``(n_runs,)``."""
+    from debinn_jax.checkpoint import CheckpointError, stored_history
+
+    try:
+        ran = stored_history(ckpt_path).get("ran") if ckpt_path is not None else None
+    except CheckpointError:  # run_many reports it
+        ran = None
+    if ran is None or ran.ndim != 2 or ran.shape[0] < n_runs:
+        return np.zeros(n_runs, int)
+    return np.asarray(ran[:n_runs], bool).sum(axis=1)
+
+
+def _say_resumed(
+    say: Callable[[str], None],
+    records: Sequence[Mapping[str, Any]],
+    runs: Sequence[GridRun],
+    folds: Sequence[tuple[str, Fold]],
+    out: Path | None,
+) -> None:
+    """One line when finished runs of this grid were found: how many settings are skipped."""
+    done = _pairs(records)
+    names = [r.name for r in runs]
+    fold_names = [f for f, _ in folds]
+    skipped_runs = sum((n, f) in done for n in names for f in fold_names)
+    if not skipped_runs or out is None:
+        return
+    complete = sum(all((n, f) in done for f in fold_names) for n in names)
+    runs_note = "" if len(fold_names) == 1 else f" ({skipped_runs} runs on {len(fold_names)} folds)"
+    rest = len(names) * len(fold_names) - skipped_runs
+    tail = "nothing left to train" if rest == 0 else f"{rest} run{'s' * (rest > 1)} to train"
+    say(
+        f"resume: {complete} of {len(names)} settings already in {out / 'results.json'}"
+        f"{runs_note}, skipped; {tail}"
+    )
 
 
 def _zero_spread(runs: Sequence[GridRun]) -> float:
@@ -439,15 +879,15 @@ def _dedupe(
     members: Sequence[tuple[int, GridRun]],
     records: list[dict[str, Any]],
     fold_name: str,
-) -> tuple[list[tuple[int, GridRun]], dict[str, list[tuple[int, GridRun]]]]:
+) -> tuple[list[tuple[int, GridRun]], dict[str, list[tuple[int, GridRun]]], list[dict[str, Any]]]:
     """Shared keys: the columns of ``todo`` that need training, and the twins of each.
 
     Columns with equal network and GA settings are one run. A column whose run is already in
-    ``records`` (an earlier, interrupted grid) gets its record appended here, without training.
+    ``records`` (an earlier, interrupted grid) gets its record copied, without training.
 
     Returns:
-        ``(unique, twins)``: the columns to train, and per trained column's name the other
-        columns ``(index, run)`` that are the same run.
+        ``(unique, twins, copies)``: the columns to train, per trained column's name the other
+        columns ``(index, run)`` that are the same run, and the copied records.
     """
     finished = {r["name"]: r for r in records if r["fold"] == fold_name}
     first: dict[tuple[Any, Any], GridRun] = {}
@@ -456,32 +896,37 @@ def _dedupe(
             first.setdefault((r.spec, r.config), r)
     unique: list[tuple[int, GridRun]] = []
     twins: dict[str, list[tuple[int, GridRun]]] = {}
+    copies: list[dict[str, Any]] = []
     for i, r in todo:
         sig = (r.spec, r.config)
         if sig not in first:
             first[sig] = r
             unique.append((i, r))
         elif first[sig].name in finished:
-            records.append(_twin_record(finished[first[sig].name], r.name, i))
+            copies.append(_twin_record(finished[first[sig].name], r.name, i))
         else:
             twins.setdefault(first[sig].name, []).append((i, r))
-    return unique, twins
+    return unique, twins, copies
 
 
 def _chunk_progress(
-    progress: Callable[[str], None], part: Sequence[tuple[int, GridRun]]
+    progress: Callable[[str], None], part: Sequence[tuple[int, GridRun]], position: _Position
 ) -> Callable[[int, Mapping[str, Any]], None]:
     """A ``run_many`` chunk callback: one line per chunk of generations of a batch (a batch of
-    slow settings runs for many minutes before its records are written)."""
+    slow settings runs for many minutes before its records are written); it also keeps
+    ``position.generation``."""
+    from debinn_jax.execution.settings import column_label
+
     t0 = time.perf_counter()
-    names = ",".join(r.name for _, r in part)
-    if len(part) > 3:
-        names = f"{part[0][1].name} ... {part[-1][1].name} ({len(part)} columns)"
+    names = column_label([r.name for _, r in part])
 
     def report(step: int, history: Mapping[str, Any]) -> None:
-        active = int(np.sum(np.isfinite(np.asarray(history["train_fitness"])[:, -1])))
+        fitness = np.isfinite(np.asarray(history["train_fitness"]))
+        ran = int(np.max(np.sum(fitness, axis=1))) if fitness.size else step + 1
+        position.generation = ran  # the longest run's generations (a chunk may overshoot)
+        active = int(np.sum(fitness[:, -1])) if fitness.size else 0
         progress(
-            f"  {names}: generation {step + 1}, {active}/{len(part)} runs still training "
+            f"  {names}: generation {ran}, {active}/{len(part)} runs still training "
             f"({time.perf_counter() - t0:.0f} s)"
         )
 

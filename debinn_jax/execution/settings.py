@@ -12,10 +12,12 @@ structure. Nothing here interprets a value: :mod:`debinn_jax.execution.translate
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
 from debinn_jax.data.dataset import DataError
+from debinn_jax.data.locate import natural_key
 
 SETTINGS_FILE = "executionSettings.csv"
 
@@ -206,3 +208,91 @@ def regulariser_grid(
     return ExecutionSettings(
         f"<regulariser grid {sizes}>", tuple(f"{prefix}{n}" for n in numbers), tuple(columns)
     )
+
+
+# --------------------------------------------------------------------------------------------
+# column names: choosing (``--only``) and naming groups of columns in messages
+
+_NUMBERED = re.compile(r"^(.*?)([A-Za-z]*)(\d+)$")
+
+
+def _split_name(name: str) -> tuple[str, str, int] | None:
+    """``2H-Hinton-S5`` -> ``("2H-Hinton-", "S", 5)``; None for a name without a number."""
+    m = _NUMBERED.match(name)
+    return None if m is None else (m.group(1), m.group(2), int(m.group(3)))
+
+
+def _ranges(tag: str, numbers: Sequence[int]) -> list[str]:
+    """``S`` and 1, 2, 3, 4, 9 -> ``["S1..S4", "S9"]`` (runs of three or more become a range)."""
+    items: list[str] = []
+    i = 0
+    while i < len(numbers):
+        j = i
+        while j + 1 < len(numbers) and numbers[j + 1] == numbers[j] + 1:
+            j += 1
+        if j - i >= 2:
+            items.append(f"{tag}{numbers[i]}..{tag}{numbers[j]}")
+        else:
+            items.extend(f"{tag}{n}" for n in numbers[i : j + 1])
+        i = j + 1
+    return items
+
+
+def column_label(names: Sequence[str], limit: int = 8) -> str:
+    """A short, exact label for a group of columns, in their order.
+
+    Columns sharing a stem are written once with their numbers: ``2H-Hinton-S1,S3,S5,S7
+    (4 columns)``; three or more consecutive numbers as a range, ``2H-Hinton-S1..S16
+    (16 columns)``. Beyond ``limit`` items the rest is counted, never implied:
+    ``2H-Hinton-S1,S3,S5,S7,S9,S11,S13 +9 more (16 columns)``. One column is its name.
+    """
+    names = list(names)
+    if len(names) == 1:
+        return names[0]
+    parts = [_split_name(n) for n in names]
+    stems = {(p[0], p[1]) for p in parts if p is not None}
+    if None not in parts and len(stems) == 1:
+        head, tag = stems.pop()
+        items = _ranges(tag, [p[2] for p in parts if p is not None])
+        first = head
+    else:
+        items, first = names, ""
+    shown = items if len(items) <= limit else items[: limit - 1]
+    more = f" +{len(items) - len(shown)} more" if len(shown) < len(items) else ""
+    return f"{first}{','.join(shown)}{more} ({len(names)} columns)"
+
+
+def select_columns(requested: Sequence[str], names: Sequence[str], source: str) -> list[str]:
+    """The columns ``requested`` names (``--only``), in file order.
+
+    A request matches a column of that exact name, or the columns whose name ends in
+    ``-<request>``: ``S5`` and ``Hinton-S5`` both select ``2H-Hinton-S5``.
+
+    Raises:
+        ValueError: a request matching no column (the message lists the valid names) or
+            several (it lists those).
+    """
+    chosen: set[str] = set()
+    for req in requested:
+        req = req.strip()
+        if req in names:
+            chosen.add(req)
+            continue
+        hits = [n for n in names if n.endswith(f"-{req}")]
+        if len(hits) > 1:
+            raise ValueError(
+                f"--only {req}: matches {len(hits)} columns of {source} ({', '.join(hits)}); "
+                "give the full name"
+            )
+        if not hits:
+            short = [n.rsplit("-", 1)[-1] for n in names if "-" in n]
+            alone = ""
+            if len(set(short)) == len(names):  # every column has its own short name
+                label = column_label(sorted(short, key=natural_key)).split(" (")[0]
+                alone = f"; {label} alone also work"
+            raise ValueError(
+                f"--only {req}: no such column in {source}; its columns are "
+                f"{column_label(list(names))}{alone}"
+            )
+        chosen.add(hits[0])
+    return [n for n in names if n in chosen]

@@ -62,7 +62,9 @@ def expected_data_path(task: TaskConfig, data_dir: Path | None) -> Path | None:
     """The file or folder a task reads (None for generated data)."""
     if task.kind == "moons":
         return None
-    return (data_dir or Path(".")) / task.path
+    from debinn_jax.data.locate import data_path
+
+    return data_path(data_dir or Path("."), task.path)
 
 
 def scale_features(
