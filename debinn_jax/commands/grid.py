@@ -365,7 +365,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", required=True, help="output folder (created; resumed when present)")
     p.add_argument("--seed", type=int, default=0, help="base seed (default 0)")
-    p.add_argument("--batch", type=int, default=16, help="runs per compiled call (default 16)")
+    p.add_argument(
+        "--batch",
+        type=int,
+        default=None,
+        help="runs per compiled call (default: 16 on a CPU, mapped one at a time; every run of "
+        "a compiled program at once, vmapped, on a GPU)",
+    )
     p.add_argument(
         "--only",
         type=comma_list,

@@ -526,13 +526,29 @@ def _plan(
     return plan, copied
 
 
+def backend_batching(backend: str | None = None) -> tuple[int, int | None]:
+    """``(runs per compiled call, run_many's run_batch_size)`` of a grid on ``backend``
+    (default: JAX's default backend).
+
+    CPU: 16 runs per call, mapped one at a time (``run_batch_size=1``): a run that stopped
+    early costs nothing while the others go on, and one run's population already fills the
+    cores. Accelerators (GPU, TPU): every run of a compile group in one call (up to 256),
+    vmapped (``run_batch_size=None``): thousands of networks per step keep the device busy, and
+    stepping a stopped run (its result is masked) costs less than leaving the device idle.
+    """
+    import jax
+
+    backend = backend or jax.default_backend()
+    return (16, 1) if backend == "cpu" else (256, None)
+
+
 def run_grid(
     runs: Sequence[GridRun],
     folds: Sequence[tuple[str, Fold]],
     *,
     out: str | Path | None = None,
     seed: int = 0,
-    batch: int = 16,
+    batch: int | None = None,
     resume: bool = True,
     progress: Callable[[str], None] | None = None,
     shared_key: bool = False,
@@ -565,7 +581,8 @@ def run_grid(
         out: output folder (created), or None to write nothing.
         seed: the run of column i (``GridRun.index``) on fold f uses
             ``fold_in(fold_in(key(seed), f), i)``.
-        batch: runs per compiled call.
+        batch: runs per compiled call; default by backend (:func:`backend_batching`): 16 on a
+            CPU, one call per compile group (up to 256 runs, vmapped) on an accelerator.
         resume: skip finished (column, fold) pairs found in ``out``.
         progress: called with one line per chunk of generations, one per finished call (with
             the ETA), and one for a resume or a wait.
@@ -607,6 +624,8 @@ def run_grid(
     from debinn_jax.network import apply
     from debinn_jax.sweep import run_many
 
+    default_batch, run_batch_size = backend_batching()
+    batch = default_batch if batch is None else batch
     if replay is not None:
         from debinn_jax.cpp_random import check_rules
         from debinn_jax.ga.train import check_replay_precision
@@ -724,7 +743,7 @@ def run_grid(
                             keys,
                             step.cfg,
                             settings=settings,
-                            run_batch_size=1,
+                            run_batch_size=run_batch_size,
                             checkpoint=ckpt_path,
                             callback=_chunk_progress(say, part, position),
                             row_keys=fold.train.keys,

@@ -159,8 +159,9 @@ class GAConfig:
         algorithm_params: ``(name, value)`` pairs replacing fields of the algorithm's
             ``default_params`` (e.g. ``(("std_init", 0.3),)`` for an ES).
         loss: the DEBI loss settings (fitness); its ``l1``/``l2`` are numeric settings too.
-        batch_size: individuals evaluated together (``lax.map`` chunks; best on CPU),
-            ``None`` = the whole population in one ``vmap`` (best on accelerators).
+        batch_size: individuals evaluated together (``lax.map`` chunks), ``None`` = the
+            whole population in one ``vmap``, or ``"auto"``: :data:`CPU_BATCH_SIZE` on a CPU,
+            ``None`` on an accelerator (the backend of ``jax.default_backend()``).
         chunk: generations per compiled chunk (progress / early stopping granularity).
     """
 
@@ -195,7 +196,7 @@ class GAConfig:
     algorithm: Any = "debi"
     algorithm_params: tuple = ()
     loss: LossConfig = LossConfig()
-    batch_size: int | None = 4
+    batch_size: int | str | None = AUTO
     chunk: int = 100
 
     def __post_init__(self) -> None:
@@ -283,8 +284,9 @@ class GAConfig:
             raise bad("algorithm", "'debi', an evosax algorithm name or instance")
         if not isinstance(self.loss, LossConfig):
             raise bad("loss", "a LossConfig")
-        if self.batch_size is not None and (not is_int(self.batch_size) or self.batch_size < 1):
-            raise bad("batch_size", "None or an integer >= 1")
+        bs = self.batch_size
+        if not (bs is None or is_auto(bs)) and (not is_int(bs) or bs < 1):
+            raise bad("batch_size", "None, 'auto' or an integer >= 1")
         if not is_int(self.chunk) or self.chunk < 1:
             raise bad("chunk", "an integer >= 1")
         if not isinstance(self.algorithm_params, tuple):
@@ -373,6 +375,7 @@ class GAConfig:
             self.early_stopping,
             self.tournament_size,
             self.splits_per_ratio,
+            self.batch_size,
         )
 
     def resolve(self, spec: NetworkSpec) -> GAConfig:
@@ -401,6 +404,7 @@ class GAConfig:
         if spr == AUTO:
             first = spec.hidden[0] if spec.hidden else spec.n_classes
             spr = max(first // 10, 1)
+        batch = auto_batch_size() if self.batch_size == AUTO else self.batch_size
         return dataclasses.replace(
             self,
             population_size=p,
@@ -408,6 +412,7 @@ class GAConfig:
             beat_period=beat,
             early_stopping=margin,
             splits_per_ratio=spr,
+            batch_size=batch,
         )
 
     def numeric(self) -> dict[str, Any]:
@@ -433,6 +438,21 @@ class GAConfig:
         for name in FLAG_FIELDS:
             out[name] = jnp.float32(1.0)
         return out
+
+
+#: Individuals evaluated together on a CPU (``GAConfig.batch_size="auto"``), measured on the
+#: DLBCL and HECKTOR-LITE networks (see ``experiments/bench_batch.py``).
+CPU_BATCH_SIZE = 4
+
+
+def auto_batch_size(backend: str | None = None) -> int | None:
+    """``GAConfig.batch_size="auto"`` on ``backend`` (default: JAX's default backend):
+    :data:`CPU_BATCH_SIZE` on a CPU (``lax.map`` in chunks), None on an accelerator (the
+    whole population in one ``vmap``)."""
+    import jax
+
+    backend = backend or jax.default_backend()
+    return CPU_BATCH_SIZE if backend == "cpu" else None
 
 
 def static_config(config: GAConfig) -> GAConfig:
