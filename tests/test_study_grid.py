@@ -61,7 +61,7 @@ def test_generated_columns_run_as_the_2025_network_and_ga():
     assert r38.index == 37
     assert r38.spec.shift_scale and r38.spec.normalization == "activation"
     assert r38.config.loss.l2 == 0.01 and r38.config.loss.l1 == 0.0
-    assert r38.config.generations == 8  # 7 iterations + the initial population
+    assert r38.config.generations == 7  # T = 7 iterations after the initial population
     assert runs[0].switches == {
         "standardize_weights": 0.0,
         "normalization": 0.0,
