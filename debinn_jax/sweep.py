@@ -42,8 +42,10 @@ import dataclasses
 import functools
 import itertools
 import logging
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import jax
@@ -391,6 +393,7 @@ def run_many(
     checkpoint_every: float = 0.0,
     row_keys: Sequence[str] | Sequence[Sequence[str]] | None = None,
     phase: PhaseHook | None = None,
+    threads: int | None = None,
 ) -> SweepResult:
     """Train R independent GA runs in one compiled call per chunk of generations.
 
@@ -433,6 +436,11 @@ def run_many(
             every compiled chunk (``"generations"``, until its history is on the host) and of
             the final selection (``"final"``, until its result is on the host); it only
             measures.
+        threads: host threads, each stepping its own group of the runs (run i in group
+            i mod W) through the same compiled program, side by side; default: one per CPU
+            core when the runs go one at a time (``run_batch_size=1``) on one CPU device (XLA
+            runs one run's small operations on one core), else 1. A run's result does not
+            depend on the thread count.
 
     With ``config.replay`` (float64 only) every run takes the authors' random numbers, which
     depend on P, T, TC, B, the genome length and the mutation settings only: the runs of one
@@ -484,8 +492,13 @@ def run_many(
 
     devices = tuple(jax.devices() if devices is None else devices)
     n_dev = len(devices)
-    pad = (-n_runs) % n_dev
+    n_threads = _thread_count(threads, run_batch_size, devices, n_runs)
+    pad = (-n_runs) % (n_dev * n_threads)
     take_pad = np.concatenate([np.arange(n_runs), np.full(pad, n_runs - 1)]).astype(int)
+    # runs in groups, one per host thread, interleaved (run i in group i mod W): a group is a
+    # compiled call of its own, and W calls run side by side on W cores
+    groups = [np.arange(g, n_runs + pad, n_threads) for g in range(n_threads)]
+    back = np.argsort(np.concatenate(groups))  # group order -> run order
 
     if jnp.issubdtype(keys.dtype, jax.dtypes.prng_key):
         key_impl = str(jax.random.key_impl(keys))
@@ -510,9 +523,12 @@ def run_many(
         key_impl,
         fitness,
     )
-    keys_p, x_t_j, y_j, m_j, hp_j = _place(args, devices)
-
-    state, k_final = start_fn(keys_p, x_t_j, y_j, m_j, hp_j)
+    placed = [
+        _place(jax.tree_util.tree_map(lambda a, idx=idx: a[idx], args), devices) for idx in groups
+    ]
+    started = [start_fn(*group) for group in placed]
+    state = [st for st, _ in started]  # one loop state per group
+    k_finals = [k for _, k in started]
     saver = ckpt.Checkpointer(
         checkpoint,
         "run_many",
@@ -523,7 +539,7 @@ def run_many(
             "data": ckpt.digest(x_t, args[2], args[3]),
             "key": ckpt.digest(key_impl, key_data),
             "fitness": str(ckpt.function_name(fitness)),
-            "layout": ckpt.digest(n_dev, run_batch_size),
+            "layout": ckpt.digest(n_dev, run_batch_size, n_threads),
         },
         checkpoint_every if jax.process_count() == 1 else 0.0,
     )
@@ -544,16 +560,33 @@ def run_many(
         return out
 
     def all_done(state: Any) -> bool:
-        return bool(np.all(to_host(state.done)))
+        return all(bool(np.all(to_host(st.done))) for st in state)
+
+    pool = ThreadPoolExecutor(n_threads) if n_threads > 1 else None
+    x64 = bool(jnp.zeros(()).dtype == jnp.float64)  # the caller's precision, for the threads
 
     def advance(state: Any, _: int) -> tuple[Any, ChunkReport]:
         nonlocal gen
         draws = None if streams is None else streams.draws(gen, config.chunk)
         phase_end = timed("generations")  # timing hook
-        state, h = chunk_fn(state, x_t_j, y_j, m_j, hp_j, draws)
-        if streams is not None:  # the next chunk's numbers while the device works
-            streams.prepare(gen + config.chunk, config.chunk)
-        h = to_host(h)
+
+        def one(g: int) -> tuple[Any, Any]:
+            # a thread does not inherit a `with jax.enable_x64(...)` block of the caller's
+            with jax.enable_x64(x64):
+                st, h = chunk_fn(state[g], *placed[g][1:], draws)
+                return st, to_host(h)
+
+        if pool is None:
+            parts = [one(0)]
+            if streams is not None:  # the next chunk's numbers while the device works
+                streams.prepare(gen + config.chunk, config.chunk)
+        else:
+            futures = [pool.submit(one, g) for g in range(n_threads)]
+            if streams is not None:
+                streams.prepare(gen + config.chunk, config.chunk)
+            parts = [f.result() for f in futures]
+        state = [st for st, _ in parts]
+        h = _in_run_order([h for _, h in parts], back)
         rans.append(h.pop("ran"))
         hists.append(h)
         gen += rans[-1].shape[1]
@@ -561,26 +594,31 @@ def run_many(
         line = functools.partial(_progress_line, gen, rans[-1], h, n_runs)
         return state, ChunkReport(gen - 1, all_done(state), line)
 
-    state = drive(
-        state,
-        advance,
-        is_done=all_done,
-        where="run_many",
-        unit="generation",
-        saver=saver,
-        history=joined,
-        view=lambda: _history(hists, rans, n_runs)[0],
-        callback=callback,
-        log=logger if progress else None,
-        snapshot=_host_state,
-    )
+    try:
+        state = drive(
+            state,
+            advance,
+            is_done=all_done,
+            where="run_many",
+            unit="generation",
+            saver=saver,
+            history=joined,
+            view=lambda: _history(hists, rans, n_runs)[0],
+            callback=callback,
+            log=logger if progress else None,
+            snapshot=_host_state,
+        )
+    finally:
+        if pool is not None:
+            pool.shutdown()
     phase_end = timed("final")  # timing hook
-    (coords, ensemble, scores), selection = final_fn(state, k_final, x_t_j, y_j, m_j, hp_j)
+    finals = [
+        to_host((final_fn(st, k, *group[1:]), st.hof.val))
+        for st, k, group in zip(state, k_finals, placed, strict=True)
+    ]
+    ((coords, ensemble, scores), selection), hof_val = _in_run_order(finals, back, axis=0)
     history, ran = _history(hists, rans, n_runs)
     n_gen = ran.sum(axis=1)
-    coords, ensemble, scores, hof_val, selection = to_host(
-        (coords, ensemble, scores, state.hof.val, selection)
-    )
     phase_end()  # timing hook
     cut = functools.partial(jax.tree_util.tree_map, lambda a: a[:n_runs])
     return SweepResult(
@@ -598,6 +636,39 @@ def run_many(
         selection=cut(selection),
         timing={} if streams is None else {"replay_streams_seconds": streams.seconds},
     )
+
+
+def _thread_count(
+    threads: int | None, run_batch_size: int | None, devices: Sequence[Any], n_runs: int
+) -> int:
+    """Host threads of :func:`run_many`: ``threads``, or by default one per CPU core (at most
+    one per run) when the runs go one at a time (``run_batch_size=1``) on one CPU device:
+    XLA runs such a run's small operations on one core, so the others would sit idle."""
+    if threads is not None:
+        if not (isinstance(threads, int) and threads >= 1):
+            raise ValueError(f"run_many: threads must be an integer >= 1, got {threads!r}")
+        return min(threads, n_runs)
+    if run_batch_size != 1 or len(devices) != 1 or devices[0].platform != "cpu":
+        return 1
+    if jax.process_count() > 1:
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cores or 1, n_runs))
+
+
+def _in_run_order(parts: Sequence[Any], back: np.ndarray, axis: int = 1) -> Any:
+    """The groups' results joined along the runs axis and put back in run order.
+
+    ``parts``: one pytree per group, the runs on axis 0 (``axis=0``) or the history's runs
+    axis 0 with generations on axis 1 (``axis=1``: the same, the runs are axis 0)."""
+    del axis  # the runs axis is the first in both cases
+
+    def join(*leaves: Any) -> Any:
+        if leaves[0] is None:
+            return None
+        return np.concatenate([np.asarray(a) for a in leaves], axis=0)[back]
+
+    return jax.tree_util.tree_map(join, *parts, is_leaf=lambda a: a is None)
 
 
 def _authors_splits(

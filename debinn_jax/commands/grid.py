@@ -234,6 +234,7 @@ def _run_job(
             out=job_out,
             seed=args.seed,
             batch=args.batch,
+            threads=args.threads,
             resume=not args.restart,
             progress=lambda line: print(f"  {tag}{line}", flush=True),
             shared_key=args.keys == "shared",
@@ -365,6 +366,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", required=True, help="output folder (created; resumed when present)")
     p.add_argument("--seed", type=int, default=0, help="base seed (default 0)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="host threads, each training its own share of a batch's runs side by side "
+        "(default: one per CPU core on a CPU, 1 on a GPU)",
+    )
     p.add_argument(
         "--batch",
         type=int,

@@ -557,6 +557,7 @@ def run_grid(
     holder: Any = None,
     poll: float = 2.0,
     replay: str | None = None,
+    threads: int | None = None,
 ) -> GridResult:
     """Train every run on every fold (one GA run each, as the authors did); score the test sets.
 
@@ -601,6 +602,8 @@ def run_grid(
         replay: ``"msvc"`` or ``"libstdc++"``: repeat the authors' runs exactly with their
             random streams (``GAConfig.replay``; float64 only; ``seed`` and keys are unused).
             Columns with equal settings are then one run, as with ``shared_key``.
+        threads: host threads of each call (:func:`~debinn_jax.sweep.run_many`; default one
+            per CPU core on a CPU).
 
     Returns:
         A :class:`GridResult`; records hold ``name``, ``fold``, ``test``/``train`` metrics
@@ -748,6 +751,7 @@ def run_grid(
                             callback=_chunk_progress(say, part, position),
                             row_keys=fold.train.keys,
                             phase=clock,
+                            threads=threads,
                         )
                         seconds = time.perf_counter() - t_call
                         c_call = compiled["seconds"] - c0
