@@ -13,7 +13,9 @@ only from here; everything else stays importable from its module (``debinn_jax.n
 - Metrics (``debinn_jax.metrics``): ``METRIC_NAMES``, ``classification_metrics``.
 - Data: readers, two-moons, splits (``debinn_jax.data``): ``DataError``, ``Dataset``, ``Fold``,
   ``Standardizer``, ``load_dataset``, ``load_fold``, ``load_table``, ``make_moons_dataset``,
-  ``monte_carlo_cv``, ``stratified_kfold``, ``stratified_split``.
+  ``monte_carlo_cv``, ``stratified_kfold``, ``stratified_split``; the public datasets, downloaded
+  into the data cache on first use (``debinn_jax.data.fetch``): ``FetchError``, ``fetch_ctg``,
+  ``fetch_dataset``, ``fetch_dlbcl``, ``fetch_hecktor_lite``.
 - Genetic algorithm (an evosax algorithm + the DEBI training loop) (``debinn_jax.ga``): ``DebiGA``,
   ``GAConfig``, ``GAResult``, ``make_runner``, ``train_ga``.
 - Gradient descent (optax) (``debinn_jax.gd``): ``GDConfig``, ``GDResult``, ``train_gd``.
@@ -84,8 +86,13 @@ _LAZY: dict[str, str] = {
         (
             "DataError",
             "Dataset",
+            "FetchError",
             "Fold",
             "Standardizer",
+            "fetch_ctg",
+            "fetch_dataset",
+            "fetch_dlbcl",
+            "fetch_hecktor_lite",
             "load_dataset",
             "load_fold",
             "load_table",
@@ -123,6 +130,7 @@ __all__ = [
     "DataError",
     "Dataset",
     "DebiGA",
+    "FetchError",
     "Fold",
     "GAConfig",
     "GAResult",
@@ -151,6 +159,10 @@ __all__ = [
     "diagnostics",
     "disable_compilation_cache",
     "enable_compilation_cache",
+    "fetch_ctg",
+    "fetch_dataset",
+    "fetch_dlbcl",
+    "fetch_hecktor_lite",
     "grid",
     "grid_runs",
     "init_coords",
@@ -218,8 +230,13 @@ if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
     from debinn_jax.data import (
         DataError,
         Dataset,
+        FetchError,
         Fold,
         Standardizer,
+        fetch_ctg,
+        fetch_dataset,
+        fetch_dlbcl,
+        fetch_hecktor_lite,
         load_dataset,
         load_fold,
         load_table,
