@@ -34,11 +34,10 @@ from pathlib import Path
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from debinn_jax.data import Standardizer, check_feature_values
-from debinn_jax.network import Coords, NetworkSpec, ensemble_proba, init_coords
+from debinn_jax.network import Coords, NetworkSpec, init_coords, model_proba
 from debinn_jax.settings import (
     check_setting_keys,
     check_setting_types,
@@ -301,8 +300,9 @@ class TrainedModel:
         """
         if feature_names is not None:
             self.check_features(feature_names)
-        Z = jnp.asarray(self.transform(X, rows=rows, source=source))
-        return np.asarray(ensemble_proba(self.spec, self.coords, Z, self.ensemble), np.float64)
+        Z = self.transform(X, rows=rows, source=source)
+        # fixed-size compiled blocks: a row's result does not depend on the other rows
+        return model_proba(self.spec, self.coords, Z, self.ensemble).astype(np.float64)
 
     def predict(self, X: Any, feature_names: Sequence[str] | None = None) -> np.ndarray:
         """Predicted class labels ``(n,)`` (argmax of the probabilities)."""

@@ -29,7 +29,7 @@ from debinn_jax.ga.config import GAConfig, static_config
 from debinn_jax.ga.loop import Runner, make_runner
 from debinn_jax.ga.replay import ReplayStreams, StreamSettings, gene_permutation
 from debinn_jax.loss import LossFn
-from debinn_jax.network import Coords, NetworkSpec, ensemble_proba, param_count
+from debinn_jax.network import Coords, NetworkSpec, model_proba, param_count
 
 logger = logging.getLogger(__name__)
 
@@ -184,8 +184,8 @@ class GAResult:
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities ``(n, K)`` for inputs ``X`` ``(n, f)``; averages an ensemble."""
-        X = jnp.asarray(np.asarray(X, np.float64), jnp.zeros(()).dtype)
-        return np.asarray(ensemble_proba(self.spec, self.coords, X, self.ensemble))
+        X = np.asarray(X, np.float64).astype(jnp.zeros(()).dtype)
+        return model_proba(self.spec, self.coords, X, self.ensemble)
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted class indices ``(n,)`` (argmax, ties to the lower index)."""

@@ -45,6 +45,7 @@ from debinn_jax.network.forward import (
     ensemble_proba,
     group_normalize,
     log_proba_t,
+    model_proba,
     predict,
     scores_t,
 )
@@ -109,6 +110,7 @@ __all__ = [
     "layer_weights",
     "log_proba_t",
     "median_keep_mask",
+    "model_proba",
     "param_count",
     "positions",
     "predict",
