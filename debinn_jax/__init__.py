@@ -6,8 +6,9 @@ only from here; everything else stays importable from its module (``debinn_jax.n
 
 - Networks: a frozen spec, a coordinate pytree, a pure forward pass (``debinn_jax.network``):
   ``ACTIVATIONS``, ``HEADS``, ``KERNELS``, ``Coords``, ``NetworkSpec``, ``apply``,
-  ``dense_param_count``, ``init_coords``, ``kernel_fn``, ``layer_weights``, ``param_count``,
-  ``positions``, ``predict``, ``summary``.
+  ``dense_param_count``, ``init_coords``, ``kernel_fn``, ``layer_weights``, ``log_proba``,
+  ``param_count``, ``positions``, ``predict``, ``summary``. Every public function takes samples
+  first: inputs ``(N, n_inputs)``, probabilities and log-probabilities ``(N, K)``.
 - The loss shared by GA and GD (``debinn_jax.loss``): ``LossConfig``, ``LossFn``, ``class_weights``,
   ``debi_loss``, ``debi_loss_fn``, ``loss_floor``, ``population_loss``.
 - Metrics (``debinn_jax.metrics``): ``METRIC_NAMES``, ``classification_metrics``.
@@ -62,6 +63,7 @@ _LAZY: dict[str, str] = {
             "init_coords",
             "kernel_fn",
             "layer_weights",
+            "log_proba",
             "param_count",
             "positions",
             "predict",
@@ -174,6 +176,7 @@ __all__ = [
     "load_fold",
     "load_model",
     "load_table",
+    "log_proba",
     "loss_floor",
     "make_moons_dataset",
     "make_runner",
@@ -298,6 +301,7 @@ if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
         init_coords,
         kernel_fn,
         layer_weights,
+        log_proba,
         param_count,
         positions,
         predict,

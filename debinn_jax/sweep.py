@@ -278,13 +278,13 @@ def _compiled_many(
     # processes) and are wrapped again here; ``key_impl`` None: legacy uint32 keys.
     runner = make_runner(spec, config, n_classes, fitness)
 
-    def start(key_data, x_t, y, mask, hp):
+    def start(key_data, x, y, mask, hp):
         key = key_data if key_impl is None else jax.random.wrap_key_data(key_data, impl=key_impl)
         k_run, k_final = jax.random.split(key)
-        return runner.start(k_run, x_t, y, mask, hp), k_final
+        return runner.start(k_run, x, y, mask, hp), k_final
 
-    def finalize(state, k_final, x_t, y, mask, hp):
-        out = runner.finalize(state, k_final, x_t, y, mask, hp)
+    def finalize(state, k_final, x, y, mask, hp):
+        out = runner.finalize(state, k_final, x, y, mask, hp)
         return out[:3], {**out[3], "last_entry": state.last_entry}
 
     # the chunk's last argument, the replay's draws, is shared by every run (not mapped)
@@ -492,10 +492,10 @@ def run_many(
         key_data = np.asarray(jax.random.key_data(keys))
     else:  # legacy uint32 keys (R, 2)
         key_impl, key_data = None, np.asarray(keys)
-    x_t = np.ascontiguousarray(np.transpose(X, (0, 2, 1))[take_pad])
+    x_runs = np.ascontiguousarray(np.asarray(X)[take_pad])  # (R, N, F), samples first
     args = (
         key_data[take_pad],
-        x_t,
+        x_runs,
         np.asarray(y[take_pad], np.int32),
         np.ascontiguousarray(mask[take_pad]),
         jax.tree_util.tree_map(lambda v: np.asarray(v)[take_pad], hp),
@@ -510,9 +510,9 @@ def run_many(
         key_impl,
         fitness,
     )
-    keys_p, x_t_j, y_j, m_j, hp_j = _place(args, devices)
+    keys_p, x_j, y_j, m_j, hp_j = _place(args, devices)
 
-    state, k_final = start_fn(keys_p, x_t_j, y_j, m_j, hp_j)
+    state, k_final = start_fn(keys_p, x_j, y_j, m_j, hp_j)
     saver = ckpt.Checkpointer(
         checkpoint,
         "run_many",
@@ -520,7 +520,8 @@ def run_many(
             "network": ckpt.digest(spec),
             "config": ckpt.digest(config),
             "settings": ckpt.digest(*(np.asarray(hp[k]) for k in sorted(hp)), sorted(hp)),
-            "data": ckpt.digest(x_t, args[2], args[3]),
+            # the (R, F, N) bytes, as checkpoints always had
+            "data": ckpt.digest(np.transpose(x_runs, (0, 2, 1)), args[2], args[3]),
             "key": ckpt.digest(key_impl, key_data),
             "fitness": str(ckpt.function_name(fitness)),
             "layout": ckpt.digest(n_dev, run_batch_size),
@@ -550,7 +551,7 @@ def run_many(
         nonlocal gen
         draws = None if streams is None else streams.draws(gen, config.chunk)
         phase_end = timed("generations")  # timing hook
-        state, h = chunk_fn(state, x_t_j, y_j, m_j, hp_j, draws)
+        state, h = chunk_fn(state, x_j, y_j, m_j, hp_j, draws)
         if streams is not None:  # the next chunk's numbers while the device works
             streams.prepare(gen + config.chunk, config.chunk)
         h = to_host(h)
@@ -575,7 +576,7 @@ def run_many(
         snapshot=_host_state,
     )
     phase_end = timed("final")  # timing hook
-    (coords, ensemble, scores), selection = final_fn(state, k_final, x_t_j, y_j, m_j, hp_j)
+    (coords, ensemble, scores), selection = final_fn(state, k_final, x_j, y_j, m_j, hp_j)
     history, ran = _history(hists, rans, n_runs)
     n_gen = ran.sum(axis=1)
     coords, ensemble, scores, hof_val, selection = to_host(

@@ -153,7 +153,7 @@ def train_gd(
             ``clip_norm`` and ``weight_decay`` are not used; the history's
             ``learning_rate`` reads 1). Default: the one ``config`` names (:func:`make_optimizer`).
         loss_fn: what GD minimises, a :data:`debinn_jax.loss.LossFn`
-            ``loss_fn(logp (K, N), y (N,), mask (N,), coords) -> ()`` (default: the DEBI loss
+            ``loss_fn(logp (N, K), y (N,), mask (N,), coords) -> ()`` (default: the DEBI loss
             of ``config.loss``; :func:`debinn_jax.loss.debi_loss_fn` builds it, to extend it).
             The validation loss that picks the best epoch and start is the same function.
         checkpoint: a file holding the starts' training state and metrics after the last

@@ -1,9 +1,11 @@
 """The forward pass of a DEBI-NN (spec section 3; DEBINN-2025 section 3).
 
 Hidden activations, the 2022 input normalisation and the 2025 per-group activation
-normalisation, the head scores with samples on the last axis (:func:`scores_t`,
-:func:`log_proba_t`, used by the loss), the jit-compiled :func:`apply` and :func:`predict`
-on rows of samples, and :func:`model_proba`, the batch-invariant prediction of trained models.
+normalisation; the head scores with samples on the last axis (:func:`scores_t`,
+:func:`log_proba_t`: the trainers' internal layout, not exported from
+:mod:`debinn_jax.network`); and on rows of samples, the public layout ``(n, n_inputs)``: the
+jit-compiled :func:`apply` and :func:`predict`, :func:`log_proba`, and :func:`model_proba`,
+the batch-invariant prediction of trained models.
 """
 
 from __future__ import annotations
@@ -167,8 +169,40 @@ def log_proba_t(
     weights: list[jax.Array] | None = None,
 ) -> jax.Array:
     """Log class probabilities, samples on the last axis: ``(n_inputs, N) -> (n_classes, N)``
-    (``weights``: as in :func:`scores_t`)."""
+    (``weights``: as in :func:`scores_t`).
+
+    Internal layout of the trainers; the public function is :func:`log_proba`."""
     return jax.nn.log_softmax(scores_t(spec, coords, x_t, flags, weights), axis=0)
+
+
+def _check_rows(where: str, spec: NetworkSpec, x: jax.Array) -> jax.Array:
+    x = jnp.asarray(x)
+    if x.ndim != 2 or x.shape[1] != spec.n_inputs:
+        raise ValueError(
+            f"{where}: x must have shape (n, {spec.n_inputs}) for this network, got {x.shape}"
+        )
+    return x
+
+
+def log_proba(spec: NetworkSpec, coords: Coords, x: jax.Array) -> jax.Array:
+    """Log class probabilities of one network, with :func:`apply`'s layout.
+
+    A pure function of ``coords``: differentiate it (``jax.grad``), ``jax.vmap`` it over a
+    population, or use it as the last layer of a larger model (``debinn_jax.nnx.DEBIHead``);
+    wrap it in ``jax.jit`` yourself. ``exp(log_proba(...))`` equals :func:`apply` up to float
+    rounding, and ``log_proba`` is also valid logits for cross-entropy losses (e.g.
+    ``optax.softmax_cross_entropy_with_integer_labels``).
+
+    Args:
+        spec: the network.
+        coords: one coordinate pytree (no population axis).
+        x: inputs ``(n, n_inputs)``.
+
+    Returns:
+        ``(n, n_classes)`` log-probabilities (each row's exp sums to 1).
+    """
+    x = _check_rows("log_proba", spec, x)
+    return log_proba_t(spec, coords, x.T).T
 
 
 @functools.partial(jax.jit, static_argnums=0)
@@ -183,11 +217,7 @@ def apply(spec: NetworkSpec, coords: Coords, x: jax.Array) -> jax.Array:
     Returns:
         ``(n, n_classes)`` probabilities (rows sum to 1).
     """
-    x = jnp.asarray(x)
-    if x.ndim != 2 or x.shape[1] != spec.n_inputs:
-        raise ValueError(
-            f"apply: x must have shape (n, {spec.n_inputs}) for this network, got {x.shape}"
-        )
+    x = _check_rows("apply", spec, x)
     return jax.nn.softmax(scores_t(spec, coords, x.T), axis=0).T
 
 
