@@ -33,7 +33,8 @@ only from here; everything else stays importable from its module (``debinn_jax.n
   checkpoint that cannot be resumed (``debinn_jax.checkpoint``): ``CheckpointError``; the
   persistent compilation cache (``debinn_jax.cache``): ``disable_compilation_cache``,
   ``enable_compilation_cache``.
-- Submodules: ``data``, ``diagnostics`` (gradient diagnostics), ``metrics``.
+- Submodules: ``data``, ``diagnostics`` (gradient diagnostics), ``metrics``, ``nnx`` (Flax NNX
+  layers: ``debinn_jax.nnx.DEBIHead``, a DEBI-NN with ``nnx.Param`` coordinates; imports Flax).
 
 Names are imported lazily (PEP 562): ``import debinn_jax`` is cheap, and jax, scikit-learn and
 the rest load on the first use of a name that needs them (``debinn_jax.NetworkSpec``,
@@ -50,7 +51,7 @@ __version__ = "0.1.0"
 
 #: Public name -> the module that defines it ("" for the submodules themselves).
 _LAZY: dict[str, str] = {
-    **dict.fromkeys(("data", "diagnostics", "metrics"), ""),
+    **dict.fromkeys(("data", "diagnostics", "metrics", "nnx"), ""),
     **dict.fromkeys(
         (
             "ACTIVATIONS",
@@ -182,6 +183,7 @@ __all__ = [
     "make_runner",
     "metrics",
     "monte_carlo_cv",
+    "nnx",
     "param_count",
     "population_loss",
     "positions",
@@ -218,7 +220,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
-    from debinn_jax import data, diagnostics, metrics
+    from debinn_jax import data, diagnostics, metrics, nnx
     from debinn_jax.authors import (
         AuthorsModel,
         load_authors_model,

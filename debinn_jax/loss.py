@@ -214,6 +214,20 @@ def penalty_of_weights(
     return l1 * mean_abs + l2 * mean_sq
 
 
+def _samples_first(where: str, spec: NetworkSpec, X: Any) -> jax.Array:
+    """``X`` as an array of shape ``(N, n_inputs)``; ValueError otherwise (naming the old,
+    transposed layout when ``X`` has it)."""
+    X = jnp.asarray(X)
+    if X.ndim != 2 or X.shape[1] != spec.n_inputs:
+        hint = ""
+        if X.ndim == 2 and X.shape[0] == spec.n_inputs:
+            hint = " (inputs are samples first now; drop the .T of the old (n_inputs, N) layout)"
+        raise ValueError(
+            f"{where}: X must have shape (N, {spec.n_inputs}) for this network, got {X.shape}{hint}"
+        )
+    return X
+
+
 def debi_loss(
     spec: NetworkSpec,
     coords: Coords,
@@ -232,7 +246,7 @@ def debi_loss(
         mask: optional sample weights ``(N,)``; default all ones.
         config: alpha, penalties and class weighting.
     """
-    x_t = jnp.asarray(X).T
+    x_t = _samples_first("debi_loss", spec, X).T
     if mask is None:
         mask = jnp.ones(y.shape, dtype=x_t.dtype)
     return loss_of_log_proba_t(spec, config, log_proba_t(spec, coords, x_t), y, mask, coords)
@@ -324,7 +338,7 @@ def population_loss(
     return population_loss_t(
         spec,
         population,
-        jnp.asarray(X).T,
+        _samples_first("population_loss", spec, X).T,
         y,
         masks,
         config,
