@@ -15,13 +15,14 @@ exceeds ``e / (e + K - 1)`` (0.731 for two classes). That suits the GA's fitness
 model trained end to end with cross-entropy, whose loss then cannot approach 0. Two uncapped
 choices:
 
-* ``learn_scale=True`` (recommended for model builders, and the default of
-  :func:`uncapped_head`): the logits are ``exp(log_scale) * s`` with ``log_scale`` an
-  ``nnx.Param`` (starting at 0, scale 1). The scores keep the reference normalisation, so
-  they are bounded whatever the upstream features do, and the model learns its own
-  temperature.
-* a spec with ``head="softmax"``: the logits are ``z / temperature``, unbounded in the output
-  signals; a fixed temperature.
+* a spec with ``head="softmax"`` (recommended for model builders, and what
+  :func:`uncapped_head` builds): the logits are ``z / temperature``. In
+  ``experiments/flax_head.py`` (breast-cancer data, seeds 0-4) it trained on every seed
+  (test accuracy 0.959-0.983), while both reference-normalised heads stalled at the majority
+  or minority class on two of the five seeds;
+* ``learn_scale=True``: the logits are ``exp(log_scale) * s`` with ``log_scale`` an
+  ``nnx.Param`` (starting at 0, scale 1): the reference normalisation, bounded scores and a
+  learnt temperature, without the cap (with the softmax head it is a learnt temperature).
 
 This module imports Flax; the rest of debinn-jax does not need it.
 """
@@ -54,8 +55,8 @@ class DEBIHead(nnx.Module):
             ``"singularity"``.
         coords: start from these coordinates (e.g. a trained model's) instead of drawing.
         learn_scale: multiply the head scores by a learnable positive scale
-            (``exp(log_scale)``), which lifts the reference head's probability cap (see the
-            module docstring).
+            (``exp(log_scale)``): lifts the reference head's probability cap, or learns the
+            softmax head's temperature (see the module docstring).
         dtype: float dtype of the coordinates (default JAX's default float).
 
     Attributes:
@@ -118,19 +119,33 @@ class DEBIHead(nnx.Module):
 
 
 def uncapped_head(
-    n_inputs: int, hidden: tuple[int, ...], n_classes: int, *, rngs: nnx.Rngs, **spec_options: Any
+    n_inputs: int,
+    hidden: tuple[int, ...],
+    n_classes: int,
+    *,
+    rngs: nnx.Rngs,
+    temperature: float = 1.0,
+    **spec_options: Any,
 ) -> DEBIHead:
-    """A :class:`DEBIHead` for model builders: the reference head with a learnable scale.
+    """A :class:`DEBIHead` for model builders: the spec's softmax head, not capped.
 
     Args:
         n_inputs: width of the features it reads.
         hidden: hidden layer sizes (``()`` for none).
         n_classes: number of classes K.
         rngs: ``nnx.Rngs``.
+        temperature: the softmax temperature T (logits ``z / T``).
         spec_options: other :class:`~debinn_jax.network.NetworkSpec` fields (kernel, ...).
     """
-    spec = NetworkSpec(n_inputs, tuple(hidden), n_classes, **spec_options)
-    return DEBIHead(spec, rngs=rngs, learn_scale=spec.head == "reference")
+    spec = NetworkSpec(
+        n_inputs,
+        tuple(hidden),
+        n_classes,
+        head="softmax",
+        temperature=temperature,
+        **spec_options,
+    )
+    return DEBIHead(spec, rngs=rngs)
 
 
 def head_coords(state: Any) -> Coords:

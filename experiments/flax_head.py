@@ -2,7 +2,7 @@
 
 Usage::
 
-    python experiments/flax_head.py [--head scale|reference|softmax] [--epochs 300]
+    python experiments/flax_head.py [--head softmax|scale|reference] [--epochs 300]
         [--features 8] [--hidden 8] [--seed 0]
 
 scikit-learn's breast-cancer data (569 cases, 30 features, 2 classes), a stratified 70/30
@@ -10,9 +10,9 @@ split, z-scored on the training part. The model is ``nnx.Linear(30, F) -> tanh -
 DEBIHead(F -> hidden -> 2)``; every parameter (the linear layer's weights and the head's
 neuron coordinates) is trained together by full-batch Adam on the cross-entropy. ``--head``:
 
-* ``scale``: the reference head with a learnable scale (``debinn_jax.nnx.uncapped_head``);
-* ``reference``: the reference head as in the DEBI-NN papers (probabilities capped at 0.731);
-* ``softmax``: the spec's softmax head (temperature 1).
+* ``softmax`` (default): the spec's softmax head, temperature 1 (``debinn_jax.nnx.uncapped_head``);
+* ``scale``: the reference head with a learnable scale (``DEBIHead(..., learn_scale=True)``);
+* ``reference``: the reference head as in the DEBI-NN papers (probabilities capped at 0.731).
 
 Prints the training loss, the test accuracy and the mean top-class probability on the test
 part. Uses only the public API (``debinn_jax``, ``debinn_jax.nnx``).
@@ -35,7 +35,7 @@ from sklearn.model_selection import train_test_split
 import debinn_jax as dj
 from debinn_jax.nnx import DEBIHead
 
-HEADS = ("scale", "reference", "softmax")
+HEADS = ("softmax", "scale", "reference")
 
 
 class FeaturesAndHead(nnx.Module):
@@ -91,7 +91,7 @@ def train(
 
 def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--head", choices=HEADS, default="scale")
+    parser.add_argument("--head", choices=HEADS, default="softmax")
     parser.add_argument("--epochs", type=int, default=300)
     parser.add_argument("--features", type=int, default=8)
     parser.add_argument("--hidden", type=int, default=8)

@@ -38,7 +38,7 @@ def blobs(n: int = 40, seed: int = 0) -> tuple[jax.Array, jax.Array]:
 def test_log_proba_is_samples_first_and_matches_apply() -> None:
     X, _ = blobs(7)
     coords = dj.init_coords(jax.random.key(0), SPEC)
-    logp = dj.log_proba(SPEC, coords, X)
+    logp = jax.jit(lambda c, x: dj.log_proba(SPEC, c, x))(coords, X)  # one compiled program
     chex.assert_shape(logp, (7, 2))
     chex.assert_type(logp, jnp.float32)
     chex.assert_trees_all_close(jnp.exp(logp), dj.apply(SPEC, coords, X), atol=1e-6)
@@ -55,7 +55,7 @@ def test_log_proba_composes_with_grad_vmap_and_jit() -> None:
     def nll(c):
         return -jnp.mean(jnp.take_along_axis(dj.log_proba(SPEC, c, X), y[:, None], axis=1))
 
-    grads = jax.grad(nll)(jax.tree.map(lambda a: a[0], pop))
+    grads = jax.jit(jax.grad(nll))(jax.tree.map(lambda a: a[0], pop))
     chex.assert_trees_all_equal_shapes(grads, jax.tree.map(lambda a: a[0], pop))
     chex.assert_tree_all_finite(grads)
 
@@ -64,11 +64,16 @@ def test_the_public_losses_take_samples_first() -> None:
     X, y = blobs(10)
     coords = dj.init_coords(jax.random.key(2), SPEC)
     config = dj.LossConfig(alpha=0.9, l1=0.01)
-    direct = dj.debi_loss(SPEC, coords, X, y, config=config)
-    via_fn = dj.debi_loss_fn(SPEC, config)(dj.log_proba(SPEC, coords, X), y, jnp.ones(10), coords)
-    chex.assert_trees_all_close(direct, via_fn, rtol=1e-6)
     pop = jax.tree.map(lambda a: a[None], coords)
-    losses = dj.population_loss(SPEC, pop, X, y, jnp.ones((1, 10)), config)
+
+    @jax.jit
+    def three(c, p, x):
+        direct = dj.debi_loss(SPEC, c, x, y, config=config)
+        via_fn = dj.debi_loss_fn(SPEC, config)(dj.log_proba(SPEC, c, x), y, jnp.ones(10), c)
+        return direct, via_fn, dj.population_loss(SPEC, p, x, y, jnp.ones((1, 10)), config)
+
+    direct, via_fn, losses = three(coords, pop, X)
+    chex.assert_trees_all_close(direct, via_fn, rtol=1e-6)
     chex.assert_shape(losses, (1, 1))
     chex.assert_trees_all_close(losses[0, 0], direct, rtol=1e-6)
     with pytest.raises(ValueError, match=r"drop the \.T of the old \(n_inputs, N\) layout"):
@@ -94,6 +99,14 @@ def test_head_is_log_proba_of_its_param_coordinates() -> None:
     scaled = DEBIHead(SPEC, rngs=nnx.Rngs(0), learn_scale=True)
     chex.assert_trees_all_close(scaled(X), head(X))
     assert len(jax.tree.leaves(nnx.state(scaled, nnx.Param))) == n_coords + 1
+
+
+def test_uncapped_head_is_the_softmax_head() -> None:
+    head = uncapped_head(3, (4,), 2, rngs=nnx.Rngs(0), temperature=0.5)
+    assert (head.spec.head, head.spec.temperature, head.log_scale) == ("softmax", 0.5, None)
+    X, _ = blobs(5)
+    z = head.logits(X) * 0.5  # the output signals
+    chex.assert_trees_all_close(head(X), jax.nn.log_softmax(z / 0.5, axis=-1), rtol=1e-6)
 
 
 def test_head_errors_name_the_argument() -> None:
@@ -134,7 +147,7 @@ def _train(model: nnx.Module, X: jax.Array, y: jax.Array, steps: int) -> list[fl
 def test_head_trains_jointly_with_a_flax_layer_and_the_scale_lifts_the_cap() -> None:
     X, y = blobs()
     capped = _Model(DEBIHead(SPEC, rngs=nnx.Rngs(1)), nnx.Rngs(1))
-    free = _Model(uncapped_head(3, (4,), 2, rngs=nnx.Rngs(1)), nnx.Rngs(1))
+    free = _Model(DEBIHead(SPEC, rngs=nnx.Rngs(1), learn_scale=True), nnx.Rngs(1))
     kernel0 = np.asarray(free.features.kernel[...])
     coords0 = free.head.coordinates()
     losses_capped = _train(capped, X, y, 60)
@@ -206,7 +219,7 @@ def test_flax_head_example_runs_a_tiny_version(capsys: pytest.CaptureFixture) ->
     example = experiment_script("flax_head")
     result = example.main(["--epochs", "3", "--features", "4", "--hidden", "3"])
     out = capsys.readouterr().out
-    assert out.startswith("head scale: 3 epochs in ")
+    assert out.startswith("head softmax: 3 epochs in ")
     assert "test accuracy" in out and "(171 cases)" in out
     assert 0.0 <= result["accuracy"] <= 1.0 and math.isfinite(result["loss"])
     assert 0.5 <= result["top_probability"] <= 1.0

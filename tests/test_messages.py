@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _shared import reference_dir
 from sklearn.metrics import precision_score, recall_score
 from test_cli import CONFIG, write_fold, write_table
 
@@ -20,7 +19,9 @@ from debinn_jax.authors_file import AuthorsFileError, describe_content
 from debinn_jax.cli import main
 from debinn_jax.data import DataError, load_fold
 from debinn_jax.execution import SettingsError, grid_runs, read_execution_settings
-from debinn_jax.execution.settings import grid_setting, read_settings_ini
+from debinn_jax.execution.replay import read_settings_ini
+from debinn_jax.execution.settings import grid_setting
+from debinn_jax.execution.translate import grid_run
 from debinn_jax.io import ModelFileError, load_any_model
 from debinn_jax.metrics import classification_metrics, undefined_metrics
 
@@ -86,8 +87,9 @@ def test_misspelt_key_in_settings_ini_is_named_as_written_there(tmp_path: Path) 
     path = write_settings_ini(
         tmp_path / "model-S1" / "settings.ini", _misspelt(grid_setting(1, (4,)))
     )
+    values = {"Data": "toy", **read_settings_ini(path)}
     with pytest.raises(SettingsError) as err:
-        grid_runs(read_execution_settings(path), 2, 2)
+        grid_run(values, "model-S1", 2, 2, source=str(path))
     msg = str(err.value)
     assert msg.startswith(f"{path}: column 'model-S1': unknown key 'L1Lamda' in section")
     assert "[Regularizer] (did you mean 'L1Lambda'?)" in msg
@@ -101,29 +103,6 @@ def test_a_missing_key_is_named_not_reported_as_none(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="key 'Regularizer/L1Lambda' is missing") as err:
         grid_runs(read_execution_settings(path), 2, 2)
     assert "None" not in str(err.value)
-
-
-def test_settings_ini_reads_as_the_grid_column_it_was_run_with() -> None:
-    folder = reference_dir() / "models" / "DLBCL-2H-Hinton-S69"
-    grid = reference_dir() / "grid" / "DLBCL-2H-Hinton" / "executionSettings.csv"
-    if not (folder.is_dir() and grid.is_file()):
-        pytest.skip(f"reference files not found: {folder}, {grid}")
-    ini = read_settings_ini(folder / "settings.ini")
-    assert ini.names == ("DLBCL-2H-Hinton-S69",)
-    settings = read_execution_settings(grid)
-    column = settings.columns[settings.names.index("2H-Hinton-S69")]
-    want = {k: v.strip('"') for k, v in column.items() if k != "Data"}
-    got = {k: v for k, v in ini.columns[0].items() if k != "Data"}
-    assert {k: v.lower() for k, v in got.items()} == {k: v.lower() for k, v in want.items()}
-    (run,) = grid_runs(ini, 17, 2)
-    assert run.spec.hidden == (85, 64) and run.config.loss.l1 == 0.01
-
-
-def test_settings_ini_that_is_not_ini_is_named(tmp_path: Path) -> None:
-    path = tmp_path / "settings.ini"
-    path.write_text("L1Lambda=0.01\n")
-    with pytest.raises(DataError, match=f"{path}: not an INI settings file"):
-        read_execution_settings(path)
 
 
 # ------------------------------------------------------------------- a CSV given as a model

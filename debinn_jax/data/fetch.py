@@ -249,12 +249,12 @@ def missing_files(name: str, data_home: PathLike | None = None) -> list[str]:
 
 
 def _by_hand(info: RemoteDataset, folder: Path) -> str:
-    """How to place the files of ``info`` by hand: the published URLs and the target paths."""
-    files = ", ".join(info.url(f) for f in info.files)
+    """How to place the files of ``info`` by hand: the published folder URL, the files' paths
+    below it, and the folder to put them in."""
+    files = ", ".join(f.path for f in info.files)
     return (
-        f"to place the files by hand, download {files} and save them as "
-        f"{', '.join(str(folder / f.path) for f in info.files)} (or fetch from a mirror with "
-        f"--base-url / base_url=)"
+        f"to place the files by hand, download {files} from {info.base_url.rstrip('/')}/ into "
+        f"{folder}/ (same relative paths), or fetch from a mirror with --base-url / base_url="
     )
 
 
@@ -323,7 +323,7 @@ def _download(url: str, target: Path, file: RemoteFile, progress: _Progress) -> 
             raise FetchError(
                 f"{url}: the downloaded file differs from the published one (SHA-256 "
                 f"{h.hexdigest()}, {size} bytes; expected {file.sha256}, {file.size} bytes); it "
-                f"was removed, nothing is kept"
+                f"was removed"
             )
         mask = os.umask(0o022)
         os.umask(mask)

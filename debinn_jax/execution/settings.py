@@ -48,15 +48,12 @@ def settings_file(path: str | Path) -> Path:
 
 
 def read_execution_settings(path: str | Path) -> ExecutionSettings:
-    """Read ``executionSettings.csv`` (or the one in an execution folder); a ``.ini`` file is
-    read by :func:`read_settings_ini` (one column).
+    """Read ``executionSettings.csv`` (or the one in an execution folder).
 
     Raises:
         DataError: a missing or malformed file (one line naming the file, row or column).
     """
     p = settings_file(path)
-    if p.suffix.lower() == ".ini":
-        return read_settings_ini(p)
     try:
         lines = [ln for ln in p.read_text(encoding="utf-8-sig").splitlines() if ln.strip()]
     except UnicodeDecodeError as err:
@@ -81,47 +78,6 @@ def read_execution_settings(path: str | Path) -> ExecutionSettings:
         for col, value in zip(columns, cells[1:]):
             col[key] = value
     return ExecutionSettings(str(p), names, tuple(columns))
-
-
-def read_settings_ini(path: str | Path) -> ExecutionSettings:
-    """Read a ``settings.ini`` of the authors' 2025 program (the settings it stores beside a
-    model) as one settings column.
-
-    ``[Regularizer]`` + ``L1Lambda=0.01`` becomes the key ``Regularizer/L1Lambda`` and
-    ``Layers\\Hidden\\NeuronCount`` in ``[Model]`` becomes ``Model/Layers/Hidden/NeuronCount``
-    (the keys of ``executionSettings.csv``); surrounding double quotes are dropped. The file
-    has no ``Data`` key: the column's ``Data`` is empty. The column is named after the file's
-    folder (``DLBCL-2H-Hinton-S69/settings.ini`` -> ``DLBCL-2H-Hinton-S69``).
-
-    Raises:
-        DataError: a missing file, or one that is not an INI file (one line naming it).
-    """
-    import configparser
-
-    p = Path(path)
-    if not p.is_file():
-        raise DataError(f"{p}: no such file; expected a settings.ini of the authors' program")
-    ini = configparser.ConfigParser(interpolation=None, strict=True)
-    ini.optionxform = str  # type: ignore[assignment,method-assign]  # keys keep their case
-    try:
-        ini.read_string(p.read_text(encoding="utf-8-sig"), source=str(p))
-    except UnicodeDecodeError as err:
-        raise DataError(f"{p}: not a UTF-8 text file ({err.reason} at byte {err.start})") from None
-    except configparser.Error as err:
-        first = " ".join(str(err).split())
-        raise DataError(f"{p}: not an INI settings file ({first})") from None
-    column: dict[str, str] = {}
-    for section in ini.sections():
-        for key, value in ini[section].items():
-            value = value.strip()
-            if len(value) >= 2 and value[0] == value[-1] == '"':
-                value = value[1:-1]
-            column[f"{section}/{key.replace(chr(92), '/')}"] = value
-    if not column:
-        raise DataError(f"{p}: no settings; expected [Model], [Optimizer], ... sections")
-    column.setdefault("Data", "")
-    name = p.parent.name or p.stem
-    return ExecutionSettings(str(p), (name,), (column,))
 
 
 # --------------------------------------------------------------------------------------------
