@@ -6,14 +6,17 @@ only from here; everything else stays importable from its module (``debinn_jax.n
 
 - Networks: a frozen spec, a coordinate pytree, a pure forward pass (``debinn_jax.network``):
   ``ACTIVATIONS``, ``HEADS``, ``KERNELS``, ``Coords``, ``NetworkSpec``, ``apply``,
-  ``dense_param_count``, ``init_coords``, ``kernel_fn``, ``layer_weights``, ``param_count``,
-  ``positions``, ``predict``, ``summary``.
+  ``dense_param_count``, ``init_coords``, ``kernel_fn``, ``layer_weights``, ``log_proba``,
+  ``param_count``, ``positions``, ``predict``, ``summary``. Every public function takes samples
+  first: inputs ``(N, n_inputs)``, probabilities and log-probabilities ``(N, K)``.
 - The loss shared by GA and GD (``debinn_jax.loss``): ``LossConfig``, ``LossFn``, ``class_weights``,
   ``debi_loss``, ``debi_loss_fn``, ``loss_floor``, ``population_loss``.
 - Metrics (``debinn_jax.metrics``): ``METRIC_NAMES``, ``classification_metrics``.
 - Data: readers, two-moons, splits (``debinn_jax.data``): ``DataError``, ``Dataset``, ``Fold``,
   ``Standardizer``, ``load_dataset``, ``load_fold``, ``load_table``, ``make_moons_dataset``,
-  ``monte_carlo_cv``, ``stratified_kfold``, ``stratified_split``.
+  ``monte_carlo_cv``, ``stratified_kfold``, ``stratified_split``; the public datasets, downloaded
+  into the data cache on first use (``debinn_jax.data.fetch``): ``FetchError``, ``fetch_ctg``,
+  ``fetch_dataset``, ``fetch_dlbcl``, ``fetch_hecktor_lite``.
 - Genetic algorithm (an evosax algorithm + the DEBI training loop) (``debinn_jax.ga``): ``DebiGA``,
   ``GAConfig``, ``GAResult``, ``make_runner``, ``train_ga``.
 - Gradient descent (optax) (``debinn_jax.gd``): ``GDConfig``, ``GDResult``, ``train_gd``.
@@ -30,7 +33,8 @@ only from here; everything else stays importable from its module (``debinn_jax.n
   checkpoint that cannot be resumed (``debinn_jax.checkpoint``): ``CheckpointError``; the
   persistent compilation cache (``debinn_jax.cache``): ``disable_compilation_cache``,
   ``enable_compilation_cache``.
-- Submodules: ``data``, ``diagnostics`` (gradient diagnostics), ``metrics``.
+- Submodules: ``data``, ``diagnostics`` (gradient diagnostics), ``metrics``, ``nnx`` (Flax NNX
+  layers: ``debinn_jax.nnx.DEBIHead``, a DEBI-NN with ``nnx.Param`` coordinates; imports Flax).
 
 Names are imported lazily (PEP 562): ``import debinn_jax`` is cheap, and jax, scikit-learn and
 the rest load on the first use of a name that needs them (``debinn_jax.NetworkSpec``,
@@ -47,7 +51,7 @@ __version__ = "0.1.0"
 
 #: Public name -> the module that defines it ("" for the submodules themselves).
 _LAZY: dict[str, str] = {
-    **dict.fromkeys(("data", "diagnostics", "metrics"), ""),
+    **dict.fromkeys(("data", "diagnostics", "metrics", "nnx"), ""),
     **dict.fromkeys(
         (
             "ACTIVATIONS",
@@ -60,6 +64,7 @@ _LAZY: dict[str, str] = {
             "init_coords",
             "kernel_fn",
             "layer_weights",
+            "log_proba",
             "param_count",
             "positions",
             "predict",
@@ -84,8 +89,13 @@ _LAZY: dict[str, str] = {
         (
             "DataError",
             "Dataset",
+            "FetchError",
             "Fold",
             "Standardizer",
+            "fetch_ctg",
+            "fetch_dataset",
+            "fetch_dlbcl",
+            "fetch_hecktor_lite",
             "load_dataset",
             "load_fold",
             "load_table",
@@ -123,6 +133,7 @@ __all__ = [
     "DataError",
     "Dataset",
     "DebiGA",
+    "FetchError",
     "Fold",
     "GAConfig",
     "GAResult",
@@ -151,6 +162,10 @@ __all__ = [
     "diagnostics",
     "disable_compilation_cache",
     "enable_compilation_cache",
+    "fetch_ctg",
+    "fetch_dataset",
+    "fetch_dlbcl",
+    "fetch_hecktor_lite",
     "grid",
     "grid_runs",
     "init_coords",
@@ -162,11 +177,13 @@ __all__ = [
     "load_fold",
     "load_model",
     "load_table",
+    "log_proba",
     "loss_floor",
     "make_moons_dataset",
     "make_runner",
     "metrics",
     "monte_carlo_cv",
+    "nnx",
     "param_count",
     "population_loss",
     "positions",
@@ -203,7 +220,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
-    from debinn_jax import data, diagnostics, metrics
+    from debinn_jax import data, diagnostics, metrics, nnx
     from debinn_jax.authors import (
         AuthorsModel,
         load_authors_model,
@@ -218,8 +235,13 @@ if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
     from debinn_jax.data import (
         DataError,
         Dataset,
+        FetchError,
         Fold,
         Standardizer,
+        fetch_ctg,
+        fetch_dataset,
+        fetch_dlbcl,
+        fetch_hecktor_lite,
         load_dataset,
         load_fold,
         load_table,
@@ -281,6 +303,7 @@ if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
         init_coords,
         kernel_fn,
         layer_weights,
+        log_proba,
         param_count,
         positions,
         predict,

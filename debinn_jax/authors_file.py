@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import struct
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -34,6 +35,7 @@ __all__ = [
     "GROUP_NORMALIZATION_NAMES",
     "AuthorsFileError",
     "AuthorsModelFile",
+    "describe_content",
     "is_authors_file",
     "read_authors_file",
 ]
@@ -374,11 +376,84 @@ def _check_groups(
             raise _Corrupt("the output neurons are not one group each")
 
 
+_MAGIC = (
+    (b"PK\x03\x04", "a zip archive"),
+    (b"PK\x05\x06", "an empty zip archive"),
+    (b"\x93NUMPY", "a numpy .npy array"),
+    (b"%PDF", "a PDF document"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"\x1f\x8b", "a gzip-compressed file"),
+    (b"\xd0\xcf\x11\xe0", "an old Microsoft Office file (.xls/.doc)"),
+    (b"SQLite format 3", "an SQLite database"),
+)
+
+
+def _text_kind(text: str) -> str:
+    """What a text looks like, from its first lines: CSV, JSON, HTML/XML, INI or plain text."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if not lines:
+        return "blank text"
+    first = lines[0]
+    shown = first if len(first) <= 60 else first[:57] + "..."
+    ini_section = re.fullmatch(r"\[[A-Za-z0-9_ .:/\\-]+\]", first) is not None
+    if first.startswith("{") or (first.startswith("[") and not ini_section):
+        return f"JSON text (first line {shown!r})"
+    if first.startswith("<"):
+        return f"HTML/XML text (first line {shown!r})"
+    for sep, name in ((";", "';'"), (",", "','"), ("\t", "tab")):
+        n = first.count(sep)
+        if n >= 1 and all(ln.count(sep) == n for ln in lines[1:6]):
+            return f"CSV text separated by {name}, {n + 1} columns (first line {shown!r})"
+    if ini_section:
+        return f"INI text (first line {shown!r})"
+    return f"text (first line {shown!r})"
+
+
+def describe_content(data: bytes) -> tuple[str, bool]:
+    """What the first bytes of a file look like, for messages about a file of the wrong kind.
+
+    Args:
+        data: the file's first bytes (a few KiB are enough).
+
+    Returns:
+        ``(description, foreign)``: e.g. ``("CSV text separated by ';', 18 columns (first line
+        'Key;...')", True)``; ``foreign`` is True when the bytes are clearly another kind of
+        file (text, an archive, an image, empty), False for unrecognised binary data (which
+        may be a damaged model file).
+    """
+    if not data:
+        return "an empty file", True
+    for magic, name in _MAGIC:
+        if data.startswith(magic):
+            return name, True
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "UTF-16 text", True
+    head = data[:4096]
+    if b"\x00" not in head:
+        try:
+            text = head.decode("utf-8-sig")
+        except UnicodeDecodeError as err:
+            # a multi-byte character cut at the end of the sample is still text
+            text = head[: err.start].decode("utf-8-sig") if err.start > len(head) - 4 else ""
+        if text and all(c.isprintable() or c in "\r\n\t" for c in text):
+            return _text_kind(text), True
+    shown = " ".join(f"{b:02x}" for b in data[:8])
+    return f"binary data of an unknown kind (first bytes {shown})", False
+
+
 def _parse(r: _Reader) -> dict[str, Any]:
     """Parse all sections into the fields of :class:`AuthorsModelFile` (except ``path``)."""
     f: dict[str, Any] = {}
     if r.left == 0:
         raise _Corrupt("not a DEBI-NN 2025 model file (empty file)")
+    kind, foreign = describe_content(r.data[:4096])
+    if foreign:
+        raise _Corrupt(
+            f"not a DEBI-NN 2025 model file of the authors' program (a *BestModel.bin): it "
+            f"looks like {kind}"
+        )
     try:
         r.section = "the feature names"
         f["feature_names"] = r.string_list("the feature names")

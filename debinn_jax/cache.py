@@ -21,6 +21,9 @@ cache off for one command. A cache directory the user set in JAX itself
 
 The cache is trusted code: do not point it at a directory others can write to (see JAX's
 ``jax.experimental.compilation_cache`` notes).
+
+Downloaded datasets (``debinn data fetch``, :mod:`debinn_jax.data.fetch`) live beside it, in
+:func:`data_home` (``$DEBINN_DATA_HOME``, else ``.../debinn-jax/datasets``).
 """
 
 from __future__ import annotations
@@ -68,6 +71,32 @@ def cache_dir(environ: Mapping[str, str] | None = None) -> Path | None:
     base = env.get("XDG_CACHE_HOME", "").strip()
     root = Path(base).expanduser() if base else Path(env.get("HOME") or Path.home()) / ".cache"
     return (root / "debinn-jax" / "jax-cache").resolve()
+
+
+#: Environment variable with the folder of downloaded datasets (:func:`data_home`).
+DATA_HOME_ENV = "DEBINN_DATA_HOME"
+
+
+def data_home(environ: Mapping[str, str] | None = None) -> Path:
+    """The folder that :mod:`debinn_jax.data.fetch` downloads the public datasets into.
+
+    First match wins: ``$DEBINN_DATA_HOME``; ``$XDG_CACHE_HOME/debinn-jax/datasets``;
+    ``~/.cache/debinn-jax/datasets``. It sits beside the compilation cache, and holds one
+    folder per dataset laid out as the project's shared data folder (``dlbcl/Fold-1/...``,
+    ``hecktor-lite/Fold-1/...``, ``ctg/fetal_health.csv``).
+
+    Args:
+        environ: the environment (default ``os.environ``).
+
+    Returns:
+        An absolute path (not created).
+    """
+    env = os.environ if environ is None else environ
+    if env.get(DATA_HOME_ENV, "").strip():
+        return Path(env[DATA_HOME_ENV].strip()).expanduser().resolve()
+    base = env.get("XDG_CACHE_HOME", "").strip()
+    root = Path(base).expanduser() if base else Path(env.get("HOME") or Path.home()) / ".cache"
+    return (root / "debinn-jax" / "datasets").resolve()
 
 
 def inside_source_tree(path: Path) -> bool:

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 # code that still imports them from debinn_jax.cli
 from debinn_jax.errors import UserError, os_error_text
 
-_COMMAND_MODULES = ("info", "fit", "model", "grid", "replay", "study", "bench")
+_COMMAND_MODULES = ("info", "fit", "model", "grid", "replay", "study", "bench", "data")
 
 NO_CACHE_HELP = (
     "do not use the persistent compilation cache (default: on, in $DEBINN_CACHE_DIR, else "

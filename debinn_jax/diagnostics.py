@@ -29,7 +29,8 @@ import numpy as np
 
 from debinn_jax.gd import GDConfig, init_starts, loss_and_logp, train_gd
 from debinn_jax.loss import LossConfig, class_weights, log_proba_terms
-from debinn_jax.network import Coords, NetworkSpec, log_proba_t
+from debinn_jax.network import Coords, NetworkSpec
+from debinn_jax.network.forward import log_proba_t
 
 _DEFAULT_LOSS = LossConfig()
 _DEFAULT_GD = GDConfig()

@@ -34,11 +34,10 @@ from pathlib import Path
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from debinn_jax.data import Standardizer, check_feature_values
-from debinn_jax.network import Coords, NetworkSpec, ensemble_proba, init_coords
+from debinn_jax.network import Coords, NetworkSpec, init_coords, model_proba
 from debinn_jax.settings import (
     check_setting_keys,
     check_setting_types,
@@ -301,8 +300,9 @@ class TrainedModel:
         """
         if feature_names is not None:
             self.check_features(feature_names)
-        Z = jnp.asarray(self.transform(X, rows=rows, source=source))
-        return np.asarray(ensemble_proba(self.spec, self.coords, Z, self.ensemble), np.float64)
+        Z = self.transform(X, rows=rows, source=source)
+        # fixed-size compiled blocks: a row's result does not depend on the other rows
+        return model_proba(self.spec, self.coords, Z, self.ensemble).astype(np.float64)
 
     def predict(self, X: Any, feature_names: Sequence[str] | None = None) -> np.ndarray:
         """Predicted class labels ``(n,)`` (argmax of the probabilities)."""
@@ -418,11 +418,34 @@ def _unflatten(
     return tuple(layers)
 
 
+def _foreign_kind(path: Path) -> str | None:
+    """What ``path`` looks like when it is clearly not a model file of either kind (text, an
+    image, an empty file, ...; see :func:`~debinn_jax.authors_file.describe_content`), else
+    None (a zip archive, or binary data: either may be a damaged model file)."""
+    from debinn_jax.authors_file import describe_content
+
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return None
+    if head.startswith(b"PK"):  # a zip archive, perhaps a truncated model file: ours to read
+        return None
+    kind, foreign = describe_content(head)
+    return kind if foreign else None
+
+
 def _read_archive(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     if not path.exists():
         raise FileNotFoundError(f"model file not found: {path}")
     if not path.is_file():
         raise ModelFileError(f"{path} is not a file; expected a debinn model file")
+    foreign = _foreign_kind(path)
+    if foreign:
+        raise ModelFileError(
+            f"{path}: not a debinn model file (a zip archive written by 'debinn fit'): it looks "
+            f"like {foreign}"
+        )
     try:
         with zipfile.ZipFile(path) as zf:
             names = zf.namelist()
@@ -531,6 +554,12 @@ def load_any_model(path: PathLike) -> TrainedModel:
     if path.is_file() and not zipfile.is_zipfile(path):
         from debinn_jax.authors_file import AuthorsFileError, is_authors_file
 
+        foreign = _foreign_kind(path)
+        if foreign:
+            raise ModelFileError(
+                f"{path}: not a debinn model file (written by 'debinn fit') nor a model file of "
+                f"the authors' DEBI-NN program (a *BestModel.bin): it looks like {foreign}"
+            )
         if path.suffix.lower() == ".bin" or is_authors_file(path):
             from debinn_jax.authors import load_authors_model
 

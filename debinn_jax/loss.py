@@ -3,6 +3,10 @@
 One function serves both trainers: the GA evaluates it vmapped over a population with
 per-individual sample masks, GD differentiates it with ``jax.grad``. Lower is better.
 
+Public functions take samples first: inputs ``X`` ``(N, n_inputs)`` (:func:`debi_loss`,
+:func:`population_loss`) and log-probabilities ``(N, K)`` (a :data:`LossFn`). Internally the
+terms run with samples on the last axis (``(K, N)``, the forward pass's fast layout).
+
 The loss splits into two pure steps so that one forward pass can be scored under several masks
 (the GA's training subset and validation subset):
 
@@ -33,17 +37,18 @@ from debinn_jax.network import (
     Coords,
     Flags,
     NetworkSpec,
-    log_proba_t,
     weights_and_masks,
 )
+from debinn_jax.network.forward import log_proba_t
 
 LossFn = Callable[[jax.Array, jax.Array, jax.Array, Coords], jax.Array]
 """A loss of one network that GA and GD both minimise:
-``loss_fn(logp, y, mask, coords) -> ()``, with ``logp`` the ``(K, N)`` log-probabilities of the
-network ``coords`` on the inputs, ``y`` the ``(N,)`` class indices and ``mask`` ``(N,)`` sample
-weights (0/1: the samples this score is about). Must be traceable (``jax.numpy``); the GA vmaps
-it over masks and individuals, GD differentiates it. :func:`debi_loss_fn` builds the DEBI loss
-in this form; add terms to it to train on your own objective."""
+``loss_fn(logp, y, mask, coords) -> ()``, with ``logp`` the ``(N, K)`` log-probabilities of the
+network ``coords`` on the inputs (samples first, as :func:`debinn_jax.network.log_proba`),
+``y`` the ``(N,)`` class indices and ``mask`` ``(N,)`` sample weights (0/1: the samples this
+score is about). Must be traceable (``jax.numpy``); the GA vmaps it over masks and individuals,
+GD differentiates it. :func:`debi_loss_fn` builds the DEBI loss in this form; add terms to it
+to train on your own objective."""
 
 LOG_P_FLOOR = -20.0
 LOG_DBL_EPS = math.log(DBL_EPS)  # a Python float: importing inside a jit trace is safe
@@ -209,10 +214,24 @@ def penalty_of_weights(
     return l1 * mean_abs + l2 * mean_sq
 
 
+def _samples_first(where: str, spec: NetworkSpec, X: Any) -> jax.Array:
+    """``X`` as an array of shape ``(N, n_inputs)``; ValueError otherwise (naming the old,
+    transposed layout when ``X`` has it)."""
+    X = jnp.asarray(X)
+    if X.ndim != 2 or X.shape[1] != spec.n_inputs:
+        hint = ""
+        if X.ndim == 2 and X.shape[0] == spec.n_inputs:
+            hint = " (inputs are samples first now; drop the .T of the old (n_inputs, N) layout)"
+        raise ValueError(
+            f"{where}: X must have shape (N, {spec.n_inputs}) for this network, got {X.shape}{hint}"
+        )
+    return X
+
+
 def debi_loss(
     spec: NetworkSpec,
     coords: Coords,
-    x_t: jax.Array,
+    X: jax.Array,
     y: jax.Array,
     mask: jax.Array | None = None,
     config: LossConfig = LossConfig(),
@@ -222,14 +241,30 @@ def debi_loss(
     Args:
         spec: the network.
         coords: one coordinate pytree.
-        x_t: inputs with samples on the last axis, ``(n_inputs, N)``.
+        X: inputs ``(N, n_inputs)`` (samples first, as :func:`~debinn_jax.network.apply`).
         y: integer labels ``(N,)``.
         mask: optional sample weights ``(N,)``; default all ones.
         config: alpha, penalties and class weighting.
     """
+    x_t = _samples_first("debi_loss", spec, X).T
     if mask is None:
         mask = jnp.ones(y.shape, dtype=x_t.dtype)
-    return debi_loss_fn(spec, config)(log_proba_t(spec, coords, x_t), y, mask, coords)
+    return loss_of_log_proba_t(spec, config, log_proba_t(spec, coords, x_t), y, mask, coords)
+
+
+def loss_of_log_proba_t(
+    spec: NetworkSpec,
+    config: LossConfig,
+    logp_t: jax.Array,
+    y: jax.Array,
+    mask: jax.Array,
+    coords: Coords,
+) -> jax.Array:
+    """The DEBI loss from log-probabilities with samples last, ``(K, N)`` (the trainers'
+    internal layout; :func:`debi_loss_fn` is the public, samples-first form)."""
+    terms = log_proba_terms(logp_t, y, config.alpha, config.variant)
+    loss = masked_loss(terms, y, mask, config.class_weights, config.variant)
+    return loss + weight_penalty(spec, coords, config.l1, config.l2)
 
 
 def debi_loss_fn(spec: NetworkSpec, config: LossConfig = LossConfig()) -> LossFn:
@@ -239,20 +274,21 @@ def debi_loss_fn(spec: NetworkSpec, config: LossConfig = LossConfig()) -> LossFn
         spec: the network (for the L1/L2 penalty on its weights).
         config: alpha, penalties, class weighting and variant.
 
+    Returns:
+        ``loss_fn(logp (N, K), y (N,), mask (N,), coords) -> ()``.
+
     Example (a Brier-score penalty on top of the DEBI loss)::
 
         base = debi_loss_fn(spec, config.loss)
 
         def loss_fn(logp, y, mask, coords):
-            onehot = jax.nn.one_hot(y, logp.shape[0], axis=0)
-            brier = jnp.sum(jnp.square(jnp.exp(logp) - onehot), axis=0)
+            onehot = jax.nn.one_hot(y, logp.shape[1])
+            brier = jnp.sum(jnp.square(jnp.exp(logp) - onehot), axis=1)
             return base(logp, y, mask, coords) + 0.5 * jnp.sum(brier * mask) / jnp.sum(mask)
     """
 
     def loss_fn(logp: jax.Array, y: jax.Array, mask: jax.Array, coords: Coords) -> jax.Array:
-        terms = log_proba_terms(logp, y, config.alpha, config.variant)
-        loss = masked_loss(terms, y, mask, config.class_weights, config.variant)
-        return loss + weight_penalty(spec, coords, config.l1, config.l2)
+        return loss_of_log_proba_t(spec, config, logp.T, y, mask, coords)
 
     return loss_fn
 
@@ -269,7 +305,7 @@ def loss_floor(n_classes: int, alpha: float) -> float:
 def population_loss(
     spec: NetworkSpec,
     population: Coords,
-    x_t: jax.Array,
+    X: jax.Array,
     y: jax.Array,
     masks: jax.Array,
     config: LossConfig = LossConfig(),
@@ -284,7 +320,7 @@ def population_loss(
 
     Args:
         population: coordinate pytree with a leading population axis P on every leaf.
-        x_t: ``(n_inputs, N)`` inputs shared by the population.
+        X: ``(N, n_inputs)`` inputs shared by the population (samples first).
         y: ``(N,)`` labels.
         masks: ``(P, M, N)`` sample masks: M masks per individual (e.g. its training subset and
             the shared validation subset), or ``(M, N)`` masks shared by every individual.
@@ -299,13 +335,44 @@ def population_loss(
     Returns:
         ``(P, M)`` losses (penalties included).
     """
+    return population_loss_t(
+        spec,
+        population,
+        _samples_first("population_loss", spec, X).T,
+        y,
+        masks,
+        config,
+        batch_size,
+        l1=l1,
+        l2=l2,
+        flags=flags,
+        loss_fn=loss_fn,
+    )
+
+
+def population_loss_t(
+    spec: NetworkSpec,
+    population: Coords,
+    x_t: jax.Array,
+    y: jax.Array,
+    masks: jax.Array,
+    config: LossConfig = LossConfig(),
+    batch_size: int | None = None,
+    *,
+    l1: Any = None,
+    l2: Any = None,
+    flags: Flags = None,
+    loss_fn: LossFn | None = None,
+) -> jax.Array:
+    """:func:`population_loss` with the inputs ``x_t`` ``(n_inputs, N)`` (samples last: the
+    GA's internal layout, transposed once per compiled call)."""
     shared = masks.ndim == 2
 
     def one(args: tuple) -> jax.Array:
         coords, m = args
         m = masks if shared else m
         if loss_fn is not None:
-            logp = log_proba_t(spec, coords, x_t, flags)
+            logp = log_proba_t(spec, coords, x_t, flags).T  # (N, K) for the user's LossFn
             return jax.vmap(lambda mm: loss_fn(logp, y, mm.astype(logp.dtype), coords))(m)
         # the weights (distances, kernel, spatial dropout's median, standardisation) once,
         # for the forward pass and the penalty: computed twice, inside their switches' branches,

@@ -3,7 +3,10 @@
 Plain functions over integer class labels ``0..K-1`` and class probabilities of shape ``(N, K)``.
 They accept NumPy or JAX arrays and return Python floats. Definitions match scikit-learn; the
 only deliberate difference is that every division by zero gives ``0.0`` instead of NaN (and a
-warning). The one exception is :func:`roc_auc`, which is undefined, and returns NaN, when
+warning), as scikit-learn's ``zero_division=0``. ``zero_division=float("nan")`` instead gives
+NaN for a metric that is undefined (0/0) on the given labels (a macro average leaves such
+classes out, as scikit-learn's ``zero_division=np.nan``); :func:`undefined_metrics` says which
+and why, for reports (``debinn evaluate``). :func:`roc_auc` is undefined, and returns NaN, when
 ``y_true`` holds a single class.
 
 Binary versus multi-class: with ``K == 2`` classes, sensitivity, specificity, PPV and NPV are
@@ -110,11 +113,13 @@ def _pair(
     return t, p, _n_classes(n_classes, t, p)
 
 
-def _div(num: np.ndarray | float, den: np.ndarray | float) -> np.ndarray:
-    """Elementwise ``num / den`` with ``0`` wherever ``den == 0``."""
+def _div(
+    num: np.ndarray | float, den: np.ndarray | float, zero_division: float = 0.0
+) -> np.ndarray:
+    """Elementwise ``num / den`` with ``zero_division`` wherever ``den == 0``."""
     num = np.asarray(num, dtype=np.float64)
     den = np.asarray(den, dtype=np.float64)
-    out = np.zeros(np.broadcast(num, den).shape)
+    out = np.full(np.broadcast(num, den).shape, float(zero_division))
     np.divide(num, den, out=out, where=den != 0)
     return out
 
@@ -160,9 +165,12 @@ def _one_vs_rest(
     return tp, fp, fn, tn, scored
 
 
-def _macro(values: np.ndarray, scored: np.ndarray) -> float:
-    """Mean of ``values`` over the scored classes (0.0 when there are none)."""
-    return float(values[scored].mean()) if scored.any() else 0.0
+def _macro(values: np.ndarray, scored: np.ndarray, zero_division: float = 0.0) -> float:
+    """Mean of ``values`` over the scored classes, leaving out NaN values (the undefined ones
+    under ``zero_division=nan``); ``zero_division`` when no class is left."""
+    kept = values[scored]
+    kept = kept[~np.isnan(kept)]
+    return float(kept.mean()) if kept.size else float(zero_division)
 
 
 def accuracy(y_true: ArrayLike, y_pred: ArrayLike) -> float:
@@ -183,49 +191,60 @@ def balanced_accuracy(y_true: ArrayLike, y_pred: ArrayLike, n_classes: int | Non
     return _macro(_div(np.diag(cm), support), present)
 
 
-def sensitivity(y_true: ArrayLike, y_pred: ArrayLike, n_classes: int | None = None) -> float:
+def sensitivity(
+    y_true: ArrayLike, y_pred: ArrayLike, n_classes: int | None = None, zero_division: float = 0.0
+) -> float:
     """Sensitivity (recall, TPR) ``TP / (TP + FN)``; multi-class: macro one-vs-rest.
 
     ``y_true``, ``y_pred``: ``(N,)``. Binary: of class 1. Equals scikit-learn's ``recall_score``
     (``average="binary"`` or ``"macro"``, ``zero_division=0``).
     """
     tp, _, fn, _, scored = _one_vs_rest(y_true, y_pred, n_classes)
-    return _macro(_div(tp, tp + fn), scored)
+    return _macro(_div(tp, tp + fn, zero_division), scored, zero_division)
 
 
-def specificity(y_true: ArrayLike, y_pred: ArrayLike, n_classes: int | None = None) -> float:
+def specificity(
+    y_true: ArrayLike, y_pred: ArrayLike, n_classes: int | None = None, zero_division: float = 0.0
+) -> float:
     """Specificity (TNR) ``TN / (TN + FP)``; multi-class: macro one-vs-rest.
 
     ``y_true``, ``y_pred``: ``(N,)``. Binary: of class 1, i.e. the recall of class 0.
     """
     _, fp, _, tn, scored = _one_vs_rest(y_true, y_pred, n_classes)
-    return _macro(_div(tn, tn + fp), scored)
+    return _macro(_div(tn, tn + fp, zero_division), scored, zero_division)
 
 
-def ppv(y_true: ArrayLike, y_pred: ArrayLike, n_classes: int | None = None) -> float:
+def ppv(
+    y_true: ArrayLike, y_pred: ArrayLike, n_classes: int | None = None, zero_division: float = 0.0
+) -> float:
     """Positive predictive value (precision) ``TP / (TP + FP)``; multi-class: macro one-vs-rest.
 
     ``y_true``, ``y_pred``: ``(N,)``. Binary: of class 1. Equals scikit-learn's
     ``precision_score`` (``average="binary"`` or ``"macro"``, ``zero_division=0``).
     """
     tp, fp, _, _, scored = _one_vs_rest(y_true, y_pred, n_classes)
-    return _macro(_div(tp, tp + fp), scored)
+    return _macro(_div(tp, tp + fp, zero_division), scored, zero_division)
 
 
-def npv(y_true: ArrayLike, y_pred: ArrayLike, n_classes: int | None = None) -> float:
+def npv(
+    y_true: ArrayLike, y_pred: ArrayLike, n_classes: int | None = None, zero_division: float = 0.0
+) -> float:
     """Negative predictive value ``TN / (TN + FN)``; multi-class: macro one-vs-rest.
 
     ``y_true``, ``y_pred``: ``(N,)``. Binary: of class 1, i.e. the precision of class 0.
     """
     _, _, fn, tn, scored = _one_vs_rest(y_true, y_pred, n_classes)
-    return _macro(_div(tn, tn + fn), scored)
+    return _macro(_div(tn, tn + fn, zero_division), scored, zero_division)
 
 
-def mcc(y_true: ArrayLike, y_pred: ArrayLike, n_classes: int | None = None) -> float:
+def mcc(
+    y_true: ArrayLike, y_pred: ArrayLike, n_classes: int | None = None, zero_division: float = 0.0
+) -> float:
     """Matthews correlation coefficient (binary, and the multi-class R_K statistic).
 
     ``y_true``, ``y_pred``: ``(N,)``. Equals scikit-learn's ``matthews_corrcoef``, which is
-    also 0.0 when either the truth or the prediction is constant.
+    also 0.0 when either the truth or the prediction is constant (the formula is then 0/0:
+    ``zero_division`` is returned).
     """
     cm = confusion_matrix(y_true, y_pred, n_classes).astype(np.float64)
     t_sum = cm.sum(axis=1)
@@ -235,7 +254,7 @@ def mcc(y_true: ArrayLike, y_pred: ArrayLike, n_classes: int | None = None) -> f
     cov_pp = n * n - p_sum @ p_sum
     cov_tt = n * n - t_sum @ t_sum
     den = cov_tt * cov_pp
-    return float(cov_tp / np.sqrt(den)) if den > 0 else 0.0
+    return float(cov_tp / np.sqrt(den)) if den > 0 else float(zero_division)
 
 
 # --------------------------------------------------------------------------- probability metrics
@@ -340,7 +359,10 @@ def brier_score(y_true: ArrayLike, proba: ArrayLike) -> float:
 
 
 def classification_metrics(
-    y_true: ArrayLike, proba: ArrayLike, n_classes: int | None = None
+    y_true: ArrayLike,
+    proba: ArrayLike,
+    n_classes: int | None = None,
+    zero_division: float = 0.0,
 ) -> dict[str, float]:
     """All metrics of spec section 5 from class probabilities.
 
@@ -350,6 +372,9 @@ def classification_metrics(
         y_true: ``(N,)`` true class indices.
         proba: ``(N, K)`` class probabilities.
         n_classes: ``K``; must equal ``proba.shape[1]`` when given.
+        zero_division: the value of a sensitivity, specificity, PPV, NPV or MCC that is 0/0
+            on these labels (0.0, scikit-learn's convention; ``float("nan")`` marks them
+            undefined, see :func:`undefined_metrics`).
 
     Returns:
         ``{name: value}`` for the names in :data:`METRIC_NAMES`: accuracy, balanced_accuracy,
@@ -364,12 +389,69 @@ def classification_metrics(
     return {
         "accuracy": accuracy(t, pred),
         "balanced_accuracy": balanced_accuracy(t, pred, k),
-        "sensitivity": sensitivity(t, pred, k),
-        "specificity": specificity(t, pred, k),
-        "ppv": ppv(t, pred, k),
-        "npv": npv(t, pred, k),
-        "mcc": mcc(t, pred, k),
+        "sensitivity": sensitivity(t, pred, k, zero_division),
+        "specificity": specificity(t, pred, k, zero_division),
+        "ppv": ppv(t, pred, k, zero_division),
+        "npv": npv(t, pred, k, zero_division),
+        "mcc": mcc(t, pred, k, zero_division),
         "auc": roc_auc(t, p),
         "ece": expected_calibration_error(t, p),
         "brier": brier_score(t, p),
     }
+
+
+def undefined_metrics(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    n_classes: int | None = None,
+    class_names: Any = None,
+) -> dict[str, str]:
+    """The metrics that are undefined (0/0) on these labels, each with the reason in words.
+
+    Binary (class 1 positive): sensitivity without a true positive case, specificity without
+    a true negative case, PPV without a case predicted positive, NPV without one predicted
+    negative, MCC when the truth or the prediction is constant, AUC with one class in
+    ``y_true``. Multi-class: a one-vs-rest metric whose every scored class is 0/0, MCC and
+    AUC as above.
+
+    Args:
+        y_true: ``(N,)`` true class indices.
+        y_pred: ``(N,)`` predicted class indices.
+        n_classes: ``K``; inferred from the labels when None.
+        class_names: the ``K`` class labels, to name the classes in the reasons (default:
+            the class indices).
+
+    Returns:
+        ``{name: reason}`` for the names of :data:`METRIC_NAMES` that are undefined (empty
+        when every metric is defined).
+    """
+    tp, fp, fn, tn, scored = _one_vs_rest(y_true, y_pred, n_classes)
+    k = tp.shape[0]
+    t, p, _ = _pair(y_true, y_pred, k)
+    names = list(range(k)) if class_names is None else list(class_names)
+    out: dict[str, str] = {}
+    if k == 2:
+        pos, neg = f"the positive class {names[1]!r}", f"the negative class {names[0]!r}"
+        checks = {
+            "sensitivity": (tp + fn, f"the data has no case of {pos} (TP + FN = 0)"),
+            "specificity": (tn + fp, f"the data has no case of {neg} (TN + FP = 0)"),
+            "ppv": (tp + fp, f"no case is predicted as {pos} (TP + FP = 0)"),
+            "npv": (tn + fn, f"no case is predicted as {neg} (TN + FN = 0)"),
+        }
+    else:
+        checks = {
+            "sensitivity": (tp + fn, "no scored class has a case in the data"),
+            "specificity": (tn + fp, "every scored class holds every case"),
+            "ppv": (tp + fp, "no scored class is ever predicted"),
+            "npv": (tn + fn, "every case is predicted as every scored class"),
+        }
+    for name, (den, why) in checks.items():
+        if not np.any(den[scored] > 0):
+            out[name] = why
+    truth, predicted = np.unique(t).size, np.unique(p).size
+    if t.size and (truth < 2 or predicted < 2):
+        which = "the data holds one class only" if truth < 2 else "every case gets one class"
+        out["mcc"] = f"{which} (the correlation is 0/0)"
+    if truth < 2:
+        out["auc"] = "the data holds one class only (no pair of classes to rank)"
+    return out

@@ -280,13 +280,13 @@ def _compiled_many(
     # processes) and are wrapped again here; ``key_impl`` None: legacy uint32 keys.
     runner = make_runner(spec, config, n_classes, fitness)
 
-    def start(key_data, x_t, y, mask, hp):
+    def start(key_data, x, y, mask, hp):
         key = key_data if key_impl is None else jax.random.wrap_key_data(key_data, impl=key_impl)
         k_run, k_final = jax.random.split(key)
-        return runner.start(k_run, x_t, y, mask, hp), k_final
+        return runner.start(k_run, x, y, mask, hp), k_final
 
-    def finalize(state, k_final, x_t, y, mask, hp):
-        out = runner.finalize(state, k_final, x_t, y, mask, hp)
+    def finalize(state, k_final, x, y, mask, hp):
+        out = runner.finalize(state, k_final, x, y, mask, hp)
         return out[:3], {**out[3], "last_entry": state.last_entry}
 
     # the chunk's last argument, the replay's draws, is shared by every run (not mapped)
@@ -505,10 +505,10 @@ def run_many(
         key_data = np.asarray(jax.random.key_data(keys))
     else:  # legacy uint32 keys (R, 2)
         key_impl, key_data = None, np.asarray(keys)
-    x_t = np.ascontiguousarray(np.transpose(X, (0, 2, 1))[take_pad])
+    x_runs = np.ascontiguousarray(np.asarray(X)[take_pad])  # (R, N, F), samples first
     args = (
         key_data[take_pad],
-        x_t,
+        x_runs,
         np.asarray(y[take_pad], np.int32),
         np.ascontiguousarray(mask[take_pad]),
         jax.tree_util.tree_map(lambda v: np.asarray(v)[take_pad], hp),
@@ -536,7 +536,8 @@ def run_many(
             "network": ckpt.digest(spec),
             "config": ckpt.digest(config),
             "settings": ckpt.digest(*(np.asarray(hp[k]) for k in sorted(hp)), sorted(hp)),
-            "data": ckpt.digest(x_t, args[2], args[3]),
+            # the (R, F, N) bytes, as checkpoints always had
+            "data": ckpt.digest(np.transpose(x_runs, (0, 2, 1)), args[2], args[3]),
             "key": ckpt.digest(key_impl, key_data),
             "fitness": str(ckpt.function_name(fitness)),
             "layout": ckpt.digest(n_dev, run_batch_size, n_threads),

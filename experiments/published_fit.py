@@ -93,7 +93,7 @@ def main() -> int:
     cfg = run.config
     if args.generations is not None:
         cfg = dataclasses.replace(cfg, generations=args.generations)
-    x_t, y = jnp.asarray(fold.train.X.T), jnp.asarray(fold.train.y)
+    x, y = jnp.asarray(fold.train.X), jnp.asarray(fold.train.y)
     rows = []
     for seed in range(args.seeds):
         r = train_ga(run.spec, fold.train.X, fold.train.y, jax.random.key(seed), cfg)
@@ -102,7 +102,7 @@ def main() -> int:
             {
                 "seed": seed,
                 "generations_run": r.generations_run,
-                "train_fitness": float(debi_loss(run.spec, r.coords, x_t, y, config=r.config.loss)),
+                "train_fitness": float(debi_loss(run.spec, r.coords, x, y, config=r.config.loss)),
                 "train_bacc": balanced_accuracy(fold.train.y, pred_train),
                 "train_acc": accuracy(fold.train.y, pred_train),
                 "test_bacc": balanced_accuracy(fold.test.y, pred_test),

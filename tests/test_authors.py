@@ -180,7 +180,7 @@ def run64(published: Published) -> Float64Run:
 
     @jax.jit
     def run(coords, x, y, masks):
-        loss = jax.vmap(lambda mask: debi_loss(m.spec, coords, x.T, y, mask, config=m.loss))
+        loss = jax.vmap(lambda mask: debi_loss(m.spec, coords, x, y, mask, config=m.loss))
         return dj.apply(m.spec, coords, x), loss(masks)
 
     with jax.enable_x64(True):

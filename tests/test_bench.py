@@ -88,7 +88,7 @@ def test_numpy_reference_covers_network_options(spec):
         c = _f64(init_coords(jax.random.key(2), spec, dtype=jnp.float64))
         c_j = jax.tree_util.tree_map(jnp.asarray, c)
         np.testing.assert_allclose(numpy_proba(spec, c, X), apply(spec, c_j, X), atol=1e-9)
-        ref = debi_loss(spec, c_j, jnp.asarray(X.T), jnp.asarray(y), config=cfg)
+        ref = debi_loss(spec, c_j, jnp.asarray(X), jnp.asarray(y), config=cfg)
         np.testing.assert_allclose(numpy_loss(spec, c, X, y, cfg), float(ref), rtol=1e-9)
 
 
@@ -96,8 +96,8 @@ def test_numpy_population_loss_matches_library_evaluator(synthetic):
     wl = synthetic["hecktor-lite"]
     pop = random_population(jax.random.key(3), wl.spec, 6)
     ours = numpy_population_loss(wl.spec, individuals(pop), wl.X, wl.y)
-    x_t, y = jnp.asarray(wl.X.T), jnp.asarray(wl.y)
-    lib = population_loss(wl.spec, pop, x_t, y, jnp.ones((1, y.shape[0])), batch_size=2)[:, 0]
+    x_t, y = jnp.asarray(wl.X.T), jnp.asarray(wl.y)  # the evaluators' internal layout
+    lib = population_loss(wl.spec, pop, wl.X, y, jnp.ones((1, y.shape[0])), batch_size=2)[:, 0]
     np.testing.assert_allclose(ours, np.asarray(lib), rtol=1e-4)
     np.testing.assert_allclose(make_evaluator(wl.spec, x_t, y, 2)(pop), lib, rtol=1e-6)
 

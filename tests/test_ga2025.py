@@ -522,15 +522,15 @@ def test_all_in_final_selection_returns_a_candidate(blobs):
     X, y = blobs
     cfg = dataclasses.replace(TINY_CFG, generations=8, early_stopping=None).resolve(TINY)
     runner, (start_fn, chunk_fn, final_fn) = _compiled(TINY, _static_key(cfg), 2)
-    x_t = jnp.asarray(X.T, jnp.float32)
+    x = jnp.asarray(X, jnp.float32)  # samples first, as every Runner function takes it
     y_j = jnp.asarray(y, jnp.int32)
     mask = jnp.ones(y.shape, jnp.float32)
     hp = run_settings(cfg, y)
     k_run, k_final = jax.random.split(jax.random.key(4))
-    state = start_fn(k_run, x_t, y_j, mask, hp)
+    state = start_fn(k_run, x, y_j, mask, hp)
     while not bool(state.done):
-        state, _ = chunk_fn(state, x_t, y_j, mask, hp)
-    coords, ensemble, scores, final = final_fn(state, k_final, x_t, y_j, mask, hp)
+        state, _ = chunk_fn(state, x, y_j, mask, hp)
+    coords, ensemble, scores, final = final_fn(state, k_final, x, y_j, mask, hp)
     assert ensemble is None and scores.shape == (1,) and np.isfinite(scores).all()
     hof_genes = np.asarray(state.hof.genes)[np.isfinite(np.asarray(state.hof.val))]
     fit = np.asarray(state.algo.fitness)

@@ -67,7 +67,7 @@ def test_result_coords_are_best_epoch(base_result: GDResult) -> None:
     r = base_result
     h = r.history
     assert r.best_epoch == int(np.argmin(h["val_loss"]))
-    x_val = jnp.asarray(X[r.val_idx].T)
+    x_val = jnp.asarray(X[r.val_idx])
     v = debi_loss(SPEC, r.coords, x_val, jnp.asarray(Y[r.val_idx]))
     np.testing.assert_allclose(float(v), h["val_loss"][r.best_epoch], rtol=1e-5)
 
@@ -78,7 +78,7 @@ def test_train_loss_matches_debi_loss() -> None:
     lc = LossConfig(alpha=0.8, l2=0.01)
     mask = jnp.ones(y.shape)
     loss, logp = loss_and_logp(SPEC, coords, x_t, y, mask, lc)
-    np.testing.assert_allclose(float(loss), float(debi_loss(SPEC, coords, x_t, y, config=lc)))
+    np.testing.assert_allclose(float(loss), float(debi_loss(SPEC, coords, x_t.T, y, config=lc)))
     assert logp.shape == (2, 60)
 
 
@@ -93,7 +93,7 @@ def test_early_stopping_restores_best_state() -> None:
     assert r.epochs_run == r.best_epoch + 1 + 5
     assert h["val_loss"][r.best_epoch] == np.min(h["val_loss"])
     # The returned coordinates are the best epoch's, not the last ones.
-    x_val = jnp.asarray(X[r.val_idx].T)
+    x_val = jnp.asarray(X[r.val_idx])
     v = float(debi_loss(SPEC, r.coords, x_val, jnp.asarray(Y[r.val_idx])))
     np.testing.assert_allclose(v, h["val_loss"][r.best_epoch], rtol=1e-5)
     # Frozen after stopping: the population history repeats the frozen values.

@@ -39,7 +39,7 @@ def _by_hand(p: np.ndarray, y: np.ndarray, alpha: float) -> float:
 def test_loss_matches_hand_computation(problem, alpha):
     coords, x, y = problem
     p = np.asarray(dj.apply(SPEC, coords, x), np.float64)
-    got = dj.debi_loss(SPEC, coords, x.T, y, config=dj.LossConfig(alpha=alpha))
+    got = dj.debi_loss(SPEC, coords, x, y, config=dj.LossConfig(alpha=alpha))
     assert float(got) == pytest.approx(_by_hand(p, np.asarray(y), alpha), rel=1e-5)
 
 
@@ -47,11 +47,11 @@ def test_mask_equals_subset(problem):
     coords, x, y = problem
     keep = np.zeros(30, bool)
     keep[[0, 3, 5, 16, 17, 20, 26, 29]] = True
-    masked = dj.debi_loss(SPEC, coords, x.T, y, mask=jnp.asarray(keep, jnp.float32))
-    subset = dj.debi_loss(SPEC, coords, x[keep].T, y[keep])
+    masked = dj.debi_loss(SPEC, coords, x, y, mask=jnp.asarray(keep, jnp.float32))
+    subset = dj.debi_loss(SPEC, coords, x[keep], y[keep])
     assert float(masked) == pytest.approx(float(subset), rel=1e-5)
-    full = dj.debi_loss(SPEC, coords, x.T, y, mask=jnp.ones(30))
-    assert float(full) == pytest.approx(float(dj.debi_loss(SPEC, coords, x.T, y)), rel=1e-6)
+    full = dj.debi_loss(SPEC, coords, x, y, mask=jnp.ones(30))
+    assert float(full) == pytest.approx(float(dj.debi_loss(SPEC, coords, x, y)), rel=1e-6)
 
 
 def test_class_weights_counted_on_mask():
@@ -72,14 +72,14 @@ def test_reference_head_floor():
     y = jnp.array([0, 0, 1, 1])
     best = np.inf
     for k in jax.random.split(jax.random.key(0), 64):
-        best = min(best, float(dj.debi_loss(spec, dj.init_coords(k, spec), x.T, y)))
+        best = min(best, float(dj.debi_loss(spec, dj.init_coords(k, spec), x, y)))
     assert best >= dj.loss_floor(2, 0.9) - 1e-5
 
 
 def test_penalties_add_to_loss(problem):
     coords, x, y = problem
-    base = dj.debi_loss(SPEC, coords, x.T, y)
-    pen = dj.debi_loss(SPEC, coords, x.T, y, config=dj.LossConfig(l1=0.5, l2=0.25))
+    base = dj.debi_loss(SPEC, coords, x, y)
+    pen = dj.debi_loss(SPEC, coords, x, y, config=dj.LossConfig(l1=0.5, l2=0.25))
     ws = jnp.concatenate([w.ravel() for w in dj.layer_weights(SPEC, coords)])
     expected = 0.5 * jnp.mean(jnp.abs(ws)) + 0.25 * jnp.mean(ws**2)
     assert float(pen - base) == pytest.approx(float(expected), rel=1e-5)
@@ -96,13 +96,13 @@ def test_population_loss_equals_loop(problem, batch_size):
     _, x, y = problem
     pop = jax.vmap(lambda k: dj.init_coords(k, SPEC))(jax.random.split(jax.random.key(3), 6))
     masks = (jax.random.uniform(jax.random.key(4), (6, 2, 30)) > 0.4).astype(jnp.float32)
-    fn = jax.jit(lambda p, m: dj.population_loss(SPEC, p, x.T, y, m, batch_size=batch_size))
+    fn = jax.jit(lambda p, m: dj.population_loss(SPEC, p, x, y, m, batch_size=batch_size))
     got = np.asarray(fn(pop, masks))
     assert got.shape == (6, 2)
     for i in range(6):
         one = jax.tree_util.tree_map(lambda v, i=i: v[i], pop)
         for j in range(2):
-            ref = dj.debi_loss(SPEC, one, x.T, y, mask=masks[i, j])
+            ref = dj.debi_loss(SPEC, one, x, y, mask=masks[i, j])
             assert got[i, j] == pytest.approx(float(ref), rel=1e-5)
     shared = fn(pop, masks[0])  # (M, N) masks shared by every individual
     assert shared.shape == (6, 2)

@@ -220,7 +220,7 @@ def test_grad_matches_finite_differences_float64(spec):
         x = jax.random.normal(jax.random.key(12), (9, spec.n_inputs), jnp.float64)
         y = jnp.arange(9) % spec.n_classes
         flat, unravel = jax.flatten_util.ravel_pytree(coords)
-        loss = jax.jit(lambda f: dj.debi_loss(spec, unravel(f), x.T, y))
+        loss = jax.jit(lambda f: dj.debi_loss(spec, unravel(f), x, y))
         grad = np.asarray(jax.grad(loss)(flat))
         rng = np.random.default_rng(0)
         h = 1e-6
@@ -240,7 +240,7 @@ def test_degenerate_geometry_is_finite(spec):
     if spec.standardize_weights and not spec.shift_scale:
         np.testing.assert_allclose(p, 1.0 / spec.n_classes, atol=1e-6)
     y = jnp.arange(5) % spec.n_classes
-    g = jax.jit(jax.grad(lambda c: dj.debi_loss(spec, c, x.T, y)))(zero)
+    g = jax.jit(jax.grad(lambda c: dj.debi_loss(spec, c, x, y)))(zero)
     assert all(bool(jnp.all(jnp.isfinite(leaf))) for leaf in jax.tree_util.tree_leaves(g))
     huge = jax.tree_util.tree_map(lambda v: v + 1e3, dj.init_coords(jax.random.key(2), spec))
     assert np.all(np.isfinite(dj.apply(spec, huge, 1e3 * x)))

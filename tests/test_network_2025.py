@@ -33,11 +33,11 @@ from debinn_jax.network import (
     group_index,
     group_normalize,
     kernel_fn,
-    log_proba_t,
     median_keep_mask,
     standardize_2025,
     weights_and_masks,
 )
+from debinn_jax.network.forward import log_proba_t
 
 # Compiling is most of the cost of these tests: the tests below reuse the specs (and input
 # shapes) of the forward-pass comparison wherever they can, so that ``apply`` is compiled once.
@@ -648,7 +648,7 @@ def test_vmapped_population_equals_loop() -> None:
         stacked = jax.tree.map(lambda *v: jnp.stack(v), *pop)
         vmapped = np.asarray(jax.jit(jax.vmap(lambda c: dj.apply(spec, c, x)))(stacked))
         pop_loss = jax.jit(population_loss, static_argnames=("spec", "config"))
-        losses = pop_loss(spec=spec, population=stacked, x_t=jnp.asarray(x.T),
+        losses = pop_loss(spec=spec, population=stacked, X=jnp.asarray(x),
                           y=jnp.asarray(y), masks=jnp.asarray(masks), config=config)  # fmt: skip
     loop = np.stack([_apply64(spec, c, x) for c in population])
     np.testing.assert_allclose(vmapped, loop, rtol=0, atol=1e-12)
@@ -722,7 +722,7 @@ def test_dtypes() -> None:
     init32 = dj.init_coords(jax.random.key(1), spec, "singularity")
     assert {v.dtype for v in jax.tree.leaves(init32)} == {jnp.dtype(jnp.float32)}
     p32, loss32 = jax.jit(
-        lambda c, x: (dj.apply(spec, c, x), debi_loss(spec, c, x.T, y, config=config))
+        lambda c, x: (dj.apply(spec, c, x), debi_loss(spec, c, x, y, config=config))
     )(_to(coords, jnp.float32), jnp.asarray(x, jnp.float32))
     assert p32.dtype == jnp.float32 and loss32.dtype == jnp.float32
     np.testing.assert_allclose(p32, _ref_proba(spec, coords, x), rtol=0, atol=1e-5)

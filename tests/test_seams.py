@@ -14,7 +14,6 @@ import pytest
 
 import debinn_jax as dj
 from debinn_jax.loss import debi_loss_fn
-from debinn_jax.network import log_proba_t
 
 SPEC = dj.NetworkSpec(2, (5,), 2)
 
@@ -41,9 +40,9 @@ def test_debi_loss_fn_equals_debi_loss():
     coords = dj.init_coords(jax.random.key(0), SPEC)
     cfg = dj.LossConfig(alpha=0.8, l1=0.01, l2=0.02)
     mask = jnp.asarray(np.arange(len(y)) % 3 != 0, jnp.float32)
-    logp = log_proba_t(SPEC, coords, jnp.asarray(X.T))
+    logp = dj.log_proba(SPEC, coords, jnp.asarray(X))  # (N, K), samples first
     got = debi_loss_fn(SPEC, cfg)(logp, jnp.asarray(y), mask, coords)
-    want = dj.debi_loss(SPEC, coords, jnp.asarray(X.T), jnp.asarray(y), mask, cfg)
+    want = dj.debi_loss(SPEC, coords, jnp.asarray(X), jnp.asarray(y), mask, cfg)
     np.testing.assert_allclose(float(got), float(want), rtol=1e-6)
 
 
@@ -52,9 +51,9 @@ def test_population_loss_with_a_loss_fn_equals_the_default():
     pop = jax.vmap(lambda k: dj.init_coords(k, SPEC))(jax.random.split(jax.random.key(1), 4))
     masks = jnp.asarray(np.random.default_rng(0).integers(0, 2, (4, 3, len(y))), jnp.float32)
     cfg = dj.LossConfig(l2=0.1)
-    x_t, yy = jnp.asarray(X.T), jnp.asarray(y)
-    default = dj.population_loss(SPEC, pop, x_t, yy, masks, cfg)
-    custom = dj.population_loss(SPEC, pop, x_t, yy, masks, cfg, loss_fn=debi_loss_fn(SPEC, cfg))
+    x, yy = jnp.asarray(X), jnp.asarray(y)
+    default = dj.population_loss(SPEC, pop, x, yy, masks, cfg)
+    custom = dj.population_loss(SPEC, pop, x, yy, masks, cfg, loss_fn=debi_loss_fn(SPEC, cfg))
     assert custom.shape == (4, 3)
     np.testing.assert_allclose(np.asarray(custom), np.asarray(default), rtol=1e-6)
 
@@ -94,7 +93,7 @@ def test_gd_loss_fn_is_what_gets_minimised():
     X, y = _data()
 
     def class0(logp, y, mask, coords):
-        return -jnp.sum(logp[0] * mask) / jnp.sum(mask)
+        return -jnp.sum(logp[:, 0] * mask) / jnp.sum(mask)  # logp: (N, K)
 
     cfg = dj.GDConfig(epochs=60, starts=1, patience=None, chunk=20, learning_rate=0.05)
     r = dj.train_gd(SPEC, X, y, jax.random.key(5), cfg, loss_fn=class0)
@@ -117,8 +116,8 @@ def _brier_penalised(spec: dj.NetworkSpec, cfg: dj.GAConfig, weight: float):
     base = debi_loss_fn(spec, cfg.loss)
 
     def fitness(logp, y, mask, coords):
-        onehot = jax.nn.one_hot(y, logp.shape[0], axis=0, dtype=logp.dtype)
-        brier = jnp.sum(jnp.square(jnp.exp(logp) - onehot), axis=0)
+        onehot = jax.nn.one_hot(y, logp.shape[1], dtype=logp.dtype)  # logp: (N, K)
+        brier = jnp.sum(jnp.square(jnp.exp(logp) - onehot), axis=1)
         return base(logp, y, mask, coords) + weight * jnp.sum(brier * mask) / jnp.sum(mask)
 
     return fitness
@@ -154,7 +153,7 @@ def test_ga_user_fitness_steers_any_evosax_algorithm(algorithm):
     X, y = _data()
 
     def class1(logp, y, mask, coords):  # reward predicting class 1 everywhere
-        return -jnp.sum(logp[1] * mask) / jnp.sum(mask)
+        return -jnp.sum(logp[:, 1] * mask) / jnp.sum(mask)  # logp: (N, K)
 
     cfg = dj.GAConfig(
         population_size=16, generations=40, early_stopping=None, chunk=20, algorithm=algorithm

@@ -8,8 +8,9 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
-from debinn_jax.loss import LossConfig, population_loss
-from debinn_jax.network import Coords, NetworkSpec, scores_t
+from debinn_jax.loss import LossConfig, population_loss_t
+from debinn_jax.network import Coords, NetworkSpec
+from debinn_jax.network.forward import scores_t
 
 #: Working-set budget of one population evaluation on CPU hosts (bytes).
 CPU_MEMORY_BUDGET = 1 << 30
@@ -66,7 +67,7 @@ def make_evaluator(
     masks = jnp.ones((1, y.shape[0]), jnp.float32)
 
     def evaluate(population: Coords) -> jax.Array:
-        return population_loss(spec, population, x_t, y, masks, config, batch_size)[:, 0]
+        return population_loss_t(spec, population, x_t, y, masks, config, batch_size)[:, 0]
 
     return evaluate
 

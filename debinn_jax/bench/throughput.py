@@ -109,20 +109,20 @@ def bench_generation(
         batch_size=batch,
     )
     runner = make_runner(spec, ga_config)
-    x_t, y = jnp.asarray(workload.X.T), jnp.asarray(workload.y)
+    x, y = jnp.asarray(workload.X), jnp.asarray(workload.y)
     mask = jnp.ones(y.shape, jnp.float32)
     hp = ga_config.numeric()
     key = jax.random.key(0)
     t0 = time.perf_counter()
     if hasattr(runner, "start"):  # start() evaluates nothing; generation 0 is in chunk()
-        state = jax.jit(runner.start)(key, x_t, y, mask, hp)
+        state = jax.jit(runner.start)(key, x, y, mask, hp)
     else:
-        state, _ = jax.jit(runner.init)(key, x_t, y, mask, hp)
-    args = (state, x_t, y, mask, hp)
+        state, _ = jax.jit(runner.init)(key, x, y, mask, hp)
+    args = (state, x, y, mask, hp)
     chunk = jax.jit(runner.chunk).lower(*args).compile()
     compile_s = time.perf_counter() - t0
     state, _ = chunk(*args)  # past generation 0: every timed call runs g plain generations
-    args = (jax.block_until_ready(state), x_t, y, mask, hp)
+    args = (jax.block_until_ready(state), x, y, mask, hp)
     best_s, median_s = time_host(lambda: jax.block_until_ready(chunk(*args)), config.repeats)
     timing = Timing(compile_s, best_s, median_s, max(1, config.repeats))
     return {

@@ -165,7 +165,11 @@ def check_output_path(
 
 
 def load_data(
-    path: str, label: str | None, min_classes: int = 2, id_column: str | None = None
+    path: str,
+    label: str | None,
+    min_classes: int = 2,
+    id_column: str | None = None,
+    require_test: bool = True,
 ) -> Any:
     """A Fold (folder), a Dataset (CSV table) or two-moons, read with the command line's rule
     for missing cells (an error naming the row and column). A folder that holds one Fold
@@ -174,6 +178,7 @@ def load_data(
 
     ``min_classes``: fewest labels a CSV table may hold (1 when scoring a test file).
     ``id_column``: the row-id column of a CSV table (default: a ``Key`` column, any case).
+    ``require_test``: False accepts a Fold folder without test files (its ``test`` is None).
     """
     from debinn_jax.data import load_dataset, load_table
     from debinn_jax.io import key_column
@@ -190,7 +195,7 @@ def load_data(
         from debinn_jax.data.locate import one_fold
 
         path = str(one_fold(path))
-    return load_dataset(path, label=label, missing="error")
+    return load_dataset(path, label=label, missing="error", require_test=require_test)
 
 
 def label_texts(value: Any) -> list[str]:

@@ -277,6 +277,7 @@ def check_one_class(clf: Any, proba: np.ndarray, trainer: str) -> None:
 
 def run_fit(args: argparse.Namespace) -> int:
     from debinn_jax.data import Fold, Standardizer, check_feature_values
+    from debinn_jax.data.readers import TEST_FILES
     from debinn_jax.io import key_column
     from debinn_jax.metrics import classification_metrics
     from debinn_jax.network import summary
@@ -285,16 +286,25 @@ def run_fit(args: argparse.Namespace) -> int:
     config = read_config(args.config)
     clf = _make_classifier(args, config)
     cfg = clf.make_config()  # bad settings fail before the data is read
-    data = load_data(args.data, args.label, id_column=args.id_column)
+    # fit needs only the train split: a Fold folder without its test files is fine
+    data = load_data(args.data, args.label, id_column=args.id_column, require_test=False)
     if isinstance(data, Fold):
         ds = data.train
         kind = "train split of a Fold folder"
         id_column: str | None = "Key"
         label_file = str(Path(data.path) / "TrainL.csv")
-        print(
-            f"data: {data.path}: training on the train split ({ds.n_samples} cases); "
-            f"the test split ({data.test.n_samples} cases) is left for 'debinn evaluate'"
-        )
+        if data.test is None:
+            absent = [f for f in TEST_FILES if not (Path(data.path) / f).is_file()]
+            print(
+                f"data: {data.path}: training on the train split ({ds.n_samples} cases); no "
+                f"test split found ({', '.join(absent)} missing): training only, keep your own "
+                f"test data for 'debinn evaluate'"
+            )
+        else:
+            print(
+                f"data: {data.path}: training on the train split ({ds.n_samples} cases); "
+                f"the test split ({data.test.n_samples} cases) is left for 'debinn evaluate'"
+            )
     else:
         ds = data
         kind = "table (all rows)"

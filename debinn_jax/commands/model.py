@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import math
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,8 +54,9 @@ def _stored_id_column(model: Any, path: Path) -> str | None:
 
 
 def _print_metrics(metrics: dict[str, float]) -> None:
+    """One line per metric; an undefined one (NaN) reads ``n/a``."""
     for name, value in metrics.items():
-        print(f"  {name:<18} {value:.4f}")
+        print(f"  {name:<18} {'n/a' if math.isnan(value) else f'{value:.4f}'}")
 
 
 def _is_authors_model(model: Any) -> bool:
@@ -154,11 +156,13 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
+    from math import nan
+
     import numpy as np
 
     from debinn_jax.data import Fold
     from debinn_jax.io import load_any_model, write_json_atomic
-    from debinn_jax.metrics import classification_metrics
+    from debinn_jax.metrics import classification_metrics, undefined_metrics
 
     if args.out:
         check_output_path(args.out, "--out", "metrics JSON file", "metrics.json")
@@ -174,7 +178,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
     X = _ordered_features(ds, model)
     y = common.class_indices(model.classes, common.dataset_labels(ds), ds.source)
     proba = model.predict_proba(X, rows=ds.keys, source=ds.source)
-    metrics = classification_metrics(y, proba, n_classes=len(model.classes))
+    # a metric that is 0/0 on these cases (one class only, ...) is undefined, not 0
+    metrics = classification_metrics(y, proba, n_classes=len(model.classes), zero_division=nan)
+    undefined = undefined_metrics(
+        y, np.argmax(proba, axis=1), len(model.classes), model.classes.tolist()
+    )
     counts = np.bincount(y, minlength=len(model.classes))
     classes = model.classes.tolist()
     origin = ", the authors' 2025 program" if _is_authors_model(model) else ""
@@ -188,6 +196,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     _print_confusion(classes, y, np.argmax(proba, axis=1))
     print("metrics (ece: expected calibration error, brier: Brier score; lower is better):")
     _print_metrics(metrics)
+    for name, why in undefined.items():
+        common.warn(f"{name} is undefined, printed as n/a: {why}")
     if model.spec.head == "reference":
         cap = common.probability_cap(len(classes))
         print(
@@ -197,8 +207,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
         )
     _print_stored_metrics(model)
     if args.out:
-        write_json_atomic(
-            args.out, {"model": str(args.model), "data": where, "n": ds.n_samples} | metrics
+        write_json_atomic(  # undefined metrics are null, with the reason under "undefined"
+            args.out,
+            {"model": str(args.model), "data": where, "n": ds.n_samples}
+            | metrics
+            | {"undefined": undefined},
         )
         print(f"wrote metrics to {args.out}")
     return 0

@@ -1,7 +1,16 @@
-"""Data: readers (DEBI-NN Fold folders, plain CSV tables), generated two-moons, splits,
-scaling, and the GA's data-subset masks (spec sections 6.2 and 8)."""
+"""Data: readers (DEBI-NN Fold folders, plain CSV tables), the public datasets fetched into
+the data cache (:mod:`debinn_jax.data.fetch`), generated two-moons, splits, scaling, and the
+GA's data-subset masks (spec sections 6.2 and 8)."""
 
 from debinn_jax.data.dataset import DataError, Dataset, Fold, check_feature_values
+from debinn_jax.data.fetch import (
+    DATASETS,
+    FetchError,
+    fetch_ctg,
+    fetch_dataset,
+    fetch_dlbcl,
+    fetch_hecktor_lite,
+)
 from debinn_jax.data.readers import (
     FOLD_FILES,
     MISSING_RULES,
@@ -31,6 +40,7 @@ from debinn_jax.data.splits import (
 from debinn_jax.data.synthetic import make_moons_dataset
 
 __all__ = [
+    "DATASETS",
     "DROP_FRACTION",
     "FOLD_FILES",
     "MISSING_RULES",
@@ -39,10 +49,15 @@ __all__ = [
     "VALIDATION_FRACTION",
     "DataError",
     "Dataset",
+    "FetchError",
     "Fold",
     "Standardizer",
     "SubsetSizes",
     "check_feature_values",
+    "fetch_ctg",
+    "fetch_dataset",
+    "fetch_dlbcl",
+    "fetch_hecktor_lite",
     "ga_subsets",
     "individual_masks",
     "leave_out_counts",

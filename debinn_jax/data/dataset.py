@@ -119,11 +119,12 @@ class Fold:
     """One DEBI-NN "Fold" folder: train and test sets (and the optional validation set).
 
     All sets share ``feature_names`` (in the training file's order) and ``classes`` (from the
-    training labels).
+    training labels). ``test`` is None only for a folder read with ``require_test=False``
+    that has no test files.
     """
 
     train: Dataset
-    test: Dataset
+    test: Dataset | None
     validate: Dataset | None = None
     path: str = ""
 

@@ -410,8 +410,19 @@ def _fold_dataset(
     )
 
 
+TRAIN_FILES = FOLD_FILES[:2]
+"""The training pair of a Fold folder (all a trainer needs)."""
+TEST_FILES = FOLD_FILES[2:]
+"""The test pair of a Fold folder."""
+
+
 def load_fold(
-    path: PathLike, label: str | None = None, *, missing: str = "drop", class_order: str = "natural"
+    path: PathLike,
+    label: str | None = None,
+    *,
+    missing: str = "drop",
+    class_order: str = "natural",
+    require_test: bool = True,
 ) -> Fold:
     """Read a DEBI-NN "Fold" folder (spec section 8).
 
@@ -430,6 +441,8 @@ def load_fold(
         missing: ``"drop"`` or ``"error"`` (see above).
         class_order: ``"natural"`` (numeric labels in numeric order) or ``"string"`` (sorted
             as text, the authors' 2025 program's class order: labels 1, 2, 10 -> 1, 10, 2).
+        require_test: False accepts a folder without ``TestF.csv`` / ``TestL.csv`` (training
+            needs only the train split): ``test`` is then None when either is absent.
 
     Returns:
         ``Fold(train, test, validate)``; ``validate`` is None when the files are absent.
@@ -440,7 +453,8 @@ def load_fold(
         raise DataError(f"Fold folder not found: {folder}")
     if not folder.is_dir():
         raise DataError(f"{folder} is not a folder; expected a Fold folder holding {FOLD_FILES}")
-    missing = [f for f in FOLD_FILES if not (folder / f).is_file()]
+    needed = FOLD_FILES if require_test else TRAIN_FILES
+    missing = [f for f in needed if not (folder / f).is_file()]
     if missing:
         hint = ""
         subfolders = sorted(p.name for p in folder.iterdir() if (p / "TrainF.csv").is_file())
@@ -448,7 +462,7 @@ def load_fold(
             hint = f"; it has Fold sub-folders: {', '.join(subfolders)} (pass one of them)"
         raise DataError(
             f"{folder}: missing {', '.join(missing)}; expected a Fold folder holding "
-            f"{', '.join(FOLD_FILES)}{hint}"
+            f"{', '.join(needed)}{hint}"
         )
     has_validate = [(folder / f).is_file() for f in VALIDATE_FILES]
     if any(has_validate) and not all(has_validate):
@@ -463,8 +477,10 @@ def load_fold(
         raise _one_class_error(train_part.labels.path, classes, len(train_part.keys))
     names = train_part.feature_names
     train = _fold_dataset(train_part, classes, names, train_part)
-    test_part = _read_fold_part(folder / "TestF.csv", folder / "TestL.csv", label, missing)
-    test = _fold_dataset(test_part, classes, names, train_part)
+    test = None
+    if all((folder / f).is_file() for f in TEST_FILES):
+        test_part = _read_fold_part(folder / "TestF.csv", folder / "TestL.csv", label, missing)
+        test = _fold_dataset(test_part, classes, names, train_part)
     validate = None
     if all(has_validate):
         val_part = _read_fold_part(
@@ -563,18 +579,26 @@ def load_table(
 
 
 def load_dataset(
-    path: PathLike, label: str | None = None, *, missing: str = "drop", class_order: str = "natural"
+    path: PathLike,
+    label: str | None = None,
+    *,
+    missing: str = "drop",
+    class_order: str = "natural",
+    require_test: bool = True,
 ) -> Fold | Dataset:
     """Load by kind: ``"moons"`` -> two-moons :class:`Dataset` (default settings); a folder ->
     :func:`load_fold` (a :class:`Fold`); a file -> :func:`load_table` (a :class:`Dataset`).
-    ``missing``: what to do with a missing feature cell (``"drop"`` the row or ``"error"``)."""
+    ``missing``: what to do with a missing feature cell (``"drop"`` the row or ``"error"``);
+    ``require_test``: see :func:`load_fold`."""
     p = Path(path)
     if isinstance(path, str) and path.strip().lower() == "moons" and not p.exists():
         from debinn_jax.data.synthetic import make_moons_dataset
 
         return make_moons_dataset()
     if p.is_dir():
-        return load_fold(p, label=label, missing=missing, class_order=class_order)
+        return load_fold(
+            p, label=label, missing=missing, class_order=class_order, require_test=require_test
+        )
     if p.is_file():
         return load_table(p, label=label, missing=missing, class_order=class_order)
     raise DataError(f"data not found: {p}; expected a Fold folder, a CSV file, or the name 'moons'")

@@ -11,11 +11,15 @@ change nothing here are listed in :data:`INERT_KEYS` (:func:`inert_keys`), never
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from debinn_jax.execution.settings import ExecutionSettings
+from debinn_jax.execution.settings import BASE_COLUMN, ExecutionSettings
+
+#: Every key of a settings column (the authors' 2025 program; ``Data`` names the data set).
+SETTING_KEYS: tuple[str, ...] = tuple(BASE_COLUMN)
 
 #: Keys accepted although they change nothing here, with the reason (listed, never silent).
 INERT_KEYS = {
@@ -89,8 +93,9 @@ class _Column:
         raise self.error(key, "TRUE or FALSE")
 
     def number(self, key: str, low: float = -math.inf, high: float = math.inf) -> float:
+        raw = self.raw(key)  # a missing key is its own error, not "got None"
         try:
-            v = float(self.raw(key))
+            v = float(raw)
         except ValueError:
             raise self.error(key, "a number") from None
         if not (math.isfinite(v) and low <= v <= high):
@@ -108,6 +113,38 @@ class _Column:
         if n < low:
             raise self.error(key, f"an integer >= {low}" + (" or AUTO" if auto else ""))
         return n
+
+
+def unknown_key_error(key: str, name: str, source: str) -> SettingsError:
+    """The error for an unknown settings key: the key, the closest valid key and the valid
+    keys of its section (``Regularizer/...``), or the sections when that is unknown too. In a
+    ``.ini`` file the keys are written as there: ``L1Lamda`` in section ``[Regularizer]``."""
+    close = difflib.get_close_matches(key, SETTING_KEYS, n=1, cutoff=0.6)
+    section, _, rest = key.partition("/")
+    same = [k[len(section) + 1 :] for k in SETTING_KEYS if rest and k.startswith(f"{section}/")]
+    ini = source.lower().endswith(".ini") and bool(rest)
+
+    def ini_name(k: str) -> str:  # Model/Layers/Hidden/NeuronCount -> Layers\Hidden\NeuronCount
+        return k.partition("/")[2].replace("/", chr(92))
+
+    if ini:
+        what = f"unknown key '{ini_name(key)}' in section [{section}]"
+        hint = ""
+        if close:
+            c_section = close[0].partition("/")[0]
+            there = "" if c_section == section else f" in section [{c_section}]"
+            hint = f" (did you mean '{ini_name(close[0])}'{there}?)"
+    else:
+        what = f"unknown key {key!r}"
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+    if same:
+        where = f"[{section}]" if ini else f"{section}/"
+        names = [s.replace("/", chr(92)) for s in same] if ini else same
+        valid = f"valid keys of {where}: {', '.join(names)}"
+    else:
+        sections = sorted({k.split("/", 1)[0] for k in SETTING_KEYS if "/" in k})
+        valid = f"valid keys are Data and those of the sections {', '.join(sections)}"
+    return SettingsError(f"{source}: column {name!r}: {what}{hint}; {valid}")
 
 
 _ACTIVATIONS = {"LReLu": "lrelu", "ReLu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh"}
@@ -129,6 +166,9 @@ def grid_run(
     from debinn_jax.ga import GAConfig
     from debinn_jax.network import NetworkSpec
 
+    unknown = [k for k in values if k not in SETTING_KEYS]
+    if unknown:  # before any value: a misspelt key is named as such, not as a missing one
+        raise unknown_key_error(unknown[0], name, source)
     c = _Column(values, name, source)
     data = c.raw("Data")
     for layer in ("Input", "Hidden", "Output"):
@@ -192,9 +232,9 @@ def grid_run(
         raise c.error("Regularizer/GroupNormalization", "FALSE or Activation")
     ws = c.boolean("Regularizer/WeightsStandardize")
     ss = c.boolean("Model/ShiftScaleOptimize")
-    unknown = sorted(set(values) - c.used)
-    if unknown:
-        raise SettingsError(f"{source}: column {name!r}: unknown key {unknown[0]!r}")
+    unused = sorted(set(values) - c.used)
+    if unused:  # a key of SETTING_KEYS that the translation above does not read: a bug here
+        raise SettingsError(f"{source}: column {name!r}: key {unused[0]!r} is not translated")
 
     spec = NetworkSpec.reference_2025(
         n_inputs,

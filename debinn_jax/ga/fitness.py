@@ -20,7 +20,7 @@ import jax.numpy as jnp
 from debinn_jax.data.splits import ga_subsets, leave_out_splits, shuffle_individuals
 from debinn_jax.ga.config import FLAG_FIELDS, GAConfig
 from debinn_jax.ga.hall_of_fame import ordered_sum
-from debinn_jax.loss import LossFn, population_loss
+from debinn_jax.loss import LossFn, population_loss_t
 from debinn_jax.network import NetworkSpec
 
 
@@ -62,7 +62,7 @@ def _population_scores(
 
     ``loss_fn``: a user :data:`~debinn_jax.loss.LossFn` instead of the DEBI loss."""
     pop = jax.vmap(unravel)(pop_flat)
-    out = population_loss(
+    out = population_loss_t(
         spec,
         pop,
         x_t,

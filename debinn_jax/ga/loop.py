@@ -192,8 +192,8 @@ class LoopState:
 class Runner:
     """Pure per-run functions of one (spec, static config); map them over runs to sweep.
 
-    ``start(key, x_t, y, sample_mask, hp) -> LoopState`` (cheap: nothing evaluated yet);
-    ``chunk(state, x_t, y, sample_mask, hp, draws=None) -> (state, history)``:
+    ``start(key, x, y, sample_mask, hp) -> LoopState`` (cheap: nothing evaluated yet);
+    ``chunk(state, x, y, sample_mask, hp, draws=None) -> (state, history)``:
     ``config.chunk`` generations (generation 0 evaluates the initial population), history a
     dict of ``(chunk, ...)`` arrays ``train_fitness, val_fitness, hof_val, tolerance,
     amplitude, hof_entries, ran`` (2025 rules: also the near-tie gaps ``gap_rank, gap_alpha,
@@ -201,14 +201,15 @@ class Runner:
     best_genome``); ``draws``: with ``config.replay`` the authors' random numbers of the
     chunk's generations (:meth:`debinn_jax.ga.replay.ReplayStreams.draws`, shared by every
     run), else None;
-    ``finalize(state, key, x_t, y, sample_mask, hp) -> (coords, ensemble_coords,
+    ``finalize(state, key, x, y, sample_mask, hp) -> (coords, ensemble_coords,
     final_scores, final)`` with ``final`` a dict: ``candidate`` ``(E,)`` the chosen
     candidates' positions in the candidate list, ``candidate_scores`` ``(C,)`` every
     candidate's score (+inf = not a candidate or skipped), ``candidate_ids`` ``(C,)``
     (2025 rules: the individuals' numbers, -1 for none). ``hp`` is :meth:`GAConfig.numeric`
     (a dict of scalars; with ``subsets="leave_out"`` also ``split_counts``, or with
-    ``splits="authors"`` ``splits`` and ``final_splits``). ``x_t`` is ``(F, N)``, ``y`` and
-    ``sample_mask`` ``(N,)`` (mask 0 = padding, ignored).
+    ``splits="authors"`` ``splits`` and ``final_splits``). ``x`` is ``(N, F)`` (samples first,
+    as everywhere in the public API; transposed once per call to the fast internal layout),
+    ``y`` and ``sample_mask`` ``(N,)`` (mask 0 = padding, ignored).
     """
 
     spec: NetworkSpec
@@ -281,7 +282,8 @@ def make_runner(
         final_splits = None
     dtype = jnp.zeros(()).dtype
 
-    def start(key, x_t, y, sample_mask, hp):
+    def start(key, x, y, sample_mask, hp):
+        del x  # the signature of every Runner function; nothing is evaluated yet
         k_algo, k_loop = jax.random.split(key)
         params = _with_numeric(algo, params0, hp)
         zeros = jnp.zeros((pop_size, n_dims), dtype)
@@ -447,7 +449,8 @@ def make_runner(
             out["entered"] = jnp.zeros((pop_size,), bool)
         return out
 
-    def chunk(state: LoopState, x_t, y, sample_mask, hp, draws=None):
+    def chunk(state: LoopState, x, y, sample_mask, hp, draws=None):
+        x_t = x.T  # samples last inside: the fast layout of the population's forward passes
         if replay and draws is None:
             raise ValueError("chunk: a replay needs the authors' draws of the chunk")
 
@@ -509,7 +512,8 @@ def make_runner(
         scores = _population_scores(spec, config, unravel, genes, x_t, y, val_masks, hp, fitness)
         return split_mean(scores)
 
-    def finalize(state: LoopState, key, x_t, y, sample_mask, hp):
+    def finalize(state: LoopState, key, x, y, sample_mask, hp):
+        x_t = x.T
         genes, real, ids = candidates(state)
         score = final_scores(genes, key, x_t, y, sample_mask, hp)
         score = jnp.where(real & jnp.isfinite(score), score, jnp.inf)

@@ -29,7 +29,7 @@ from debinn_jax.ga.config import GAConfig, static_config
 from debinn_jax.ga.loop import Runner, make_runner
 from debinn_jax.ga.replay import ReplayStreams, StreamSettings, gene_permutation
 from debinn_jax.loss import LossFn
-from debinn_jax.network import Coords, NetworkSpec, ensemble_proba, param_count
+from debinn_jax.network import Coords, NetworkSpec, model_proba, param_count
 
 logger = logging.getLogger(__name__)
 
@@ -184,8 +184,8 @@ class GAResult:
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities ``(n, K)`` for inputs ``X`` ``(n, f)``; averages an ensemble."""
-        X = jnp.asarray(np.asarray(X, np.float64), jnp.zeros(()).dtype)
-        return np.asarray(ensemble_proba(self.spec, self.coords, X, self.ensemble))
+        X = np.asarray(X, np.float64).astype(jnp.zeros(()).dtype)
+        return model_proba(self.spec, self.coords, X, self.ensemble)
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted class indices ``(n,)`` (argmax, ties to the lower index)."""
@@ -193,10 +193,10 @@ class GAResult:
 
 
 def _check_data(spec: NetworkSpec, X: Any, y: Any) -> tuple[jax.Array, jax.Array]:
-    """``(x_t (F, N), y (N,))`` on the device, after the shared check and the subset sizes."""
+    """``(X (N, F), y (N,))`` on the device, after the shared check and the subset sizes."""
     X, y = check_training_data(X, y, spec.n_inputs, spec.n_classes, where="train_ga")
     subset_sizes(y, spec.n_classes)
-    return jnp.asarray(X.T, jnp.zeros(()).dtype), jnp.asarray(y, jnp.int32)
+    return jnp.asarray(X, jnp.zeros(()).dtype), jnp.asarray(y, jnp.int32)
 
 
 def _history(hists: list[dict[str, np.ndarray]]) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -289,7 +289,7 @@ def train_ga(
     ensure_compilation_cache()
     start = time.perf_counter()
     config = config.resolve(spec)
-    x_t, y_j = _check_data(spec, X, y)
+    x_j, y_j = _check_data(spec, X, y)
     sample_mask = jnp.ones(y_j.shape, jnp.float32)
     if fitness is not None and not callable(fitness):
         raise ValueError(f"train_ga: fitness must be a function, got {type(fitness).__name__}")
@@ -301,14 +301,15 @@ def train_ga(
     hp = run_settings(config, np.asarray(y_j), keys=keys)
     streams = replay_streams(spec, config) if config.replay else None
     k_run, k_final = jax.random.split(key)
-    state = start_fn(k_run, x_t, y_j, sample_mask, hp)
+    state = start_fn(k_run, x_j, y_j, sample_mask, hp)
     saver = ckpt.Checkpointer(
         checkpoint,
         "train_ga",
         {
             "network": ckpt.digest(spec),
             "config": ckpt.digest(config),
-            "data": ckpt.digest(x_t, y_j, *(np.asarray(a) for a in hp.get("splits", ()))),
+            # the (F, N) bytes, as checkpoints always had
+            "data": ckpt.digest(x_j.T, y_j, *(np.asarray(a) for a in hp.get("splits", ()))),
             "key": ckpt.key_fingerprint(key),
             "fitness": str(ckpt.function_name(fitness)),
         },
@@ -325,7 +326,7 @@ def train_ga(
     def advance(state: Any, _: int) -> tuple[Any, ChunkReport]:
         t0 = _steps(hists)
         draws = None if streams is None else streams.draws(t0, config.chunk)
-        state, h = chunk_fn(state, x_t, y_j, sample_mask, hp, draws)
+        state, h = chunk_fn(state, x_j, y_j, sample_mask, hp, draws)
         if streams is not None:  # the next chunk's numbers while the device works
             streams.prepare(t0 + config.chunk, config.chunk)
         hists.append(jax.device_get(h))
@@ -346,7 +347,7 @@ def train_ga(
         callback=callback,
         log=logger if progress else None,
     )
-    coords, ensemble, scores, final = final_fn(state, k_final, x_t, y_j, sample_mask, hp)
+    coords, ensemble, scores, final = final_fn(state, k_final, x_j, y_j, sample_mask, hp)
     history, ran = _history(hists)
     n_run = int(ran.sum())
     hof = jax.device_get(state.hof)

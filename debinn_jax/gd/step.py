@@ -18,8 +18,9 @@ import jax.numpy as jnp
 import optax
 
 from debinn_jax.gd.config import GDConfig, make_optimizer, make_schedule
-from debinn_jax.loss import LossConfig, LossFn, debi_loss_fn
-from debinn_jax.network import Coords, NetworkSpec, log_proba_t
+from debinn_jax.loss import LossConfig, LossFn, loss_of_log_proba_t
+from debinn_jax.network import Coords, NetworkSpec
+from debinn_jax.network.forward import log_proba_t
 
 # ---------------------------------------------------------------------------------------------
 # Pure building blocks
@@ -53,12 +54,13 @@ def loss_and_logp(
     mask: jax.Array,
     loss_config: LossConfig,
 ) -> tuple[jax.Array, jax.Array]:
-    """The DEBI loss (equal to :func:`debinn_jax.loss.debi_loss`) and the ``(K, N)`` log-probs.
+    """The DEBI loss (equal to :func:`debinn_jax.loss.debi_loss`) and the ``(K, N)`` log-probs,
+    from the inputs ``x_t`` ``(n_inputs, N)`` (the trainer's internal layout).
 
     One forward pass serves the loss and the balanced accuracy.
     """
     logp = log_proba_t(spec, coords, x_t)
-    return debi_loss_fn(spec, loss_config)(logp, y, mask, coords), logp
+    return loss_of_log_proba_t(spec, loss_config, logp, y, mask, coords), logp
 
 
 def layer_grad_norms(grads: Coords) -> jax.Array:
@@ -126,7 +128,7 @@ def _chunk_fn(
         if loss_fn is None:
             return loss_and_logp(spec, params, x_t, y, mask, lc)
         logp = log_proba_t(spec, params, x_t)
-        return loss_fn(logp, y, mask, params), logp
+        return loss_fn(logp.T, y, mask, params), logp  # the user's LossFn: (N, K)
 
     grad_fn = jax.value_and_grad(lossfn, has_aux=True)
 

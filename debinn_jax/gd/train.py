@@ -28,7 +28,7 @@ from debinn_jax.driver import ChunkReport, drive
 from debinn_jax.gd.config import GDConfig, _static_config, init_starts
 from debinn_jax.gd.step import _chunk_fn
 from debinn_jax.loss import LossFn
-from debinn_jax.network import Coords, NetworkSpec, apply, init_coords
+from debinn_jax.network import Coords, NetworkSpec, init_coords, model_proba
 
 logger = logging.getLogger("debinn_jax.gd")  # the documented name, as before the split
 
@@ -76,8 +76,8 @@ class GDResult:
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities ``(n, K)`` for inputs ``X`` of shape ``(n, n_inputs)``."""
-        X = jnp.asarray(np.asarray(X, np.float64), jnp.zeros(()).dtype)
-        return np.asarray(apply(self.spec, self.coords, X))
+        X = np.asarray(X, np.float64).astype(jnp.zeros(()).dtype)
+        return model_proba(self.spec, self.coords, X)
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted class indices ``(n,)`` (argmax, ties to the lower index)."""
@@ -153,7 +153,7 @@ def train_gd(
             ``clip_norm`` and ``weight_decay`` are not used; the history's
             ``learning_rate`` reads 1). Default: the one ``config`` names (:func:`make_optimizer`).
         loss_fn: what GD minimises, a :data:`debinn_jax.loss.LossFn`
-            ``loss_fn(logp (K, N), y (N,), mask (N,), coords) -> ()`` (default: the DEBI loss
+            ``loss_fn(logp (N, K), y (N,), mask (N,), coords) -> ()`` (default: the DEBI loss
             of ``config.loss``; :func:`debinn_jax.loss.debi_loss_fn` builds it, to extend it).
             The validation loss that picks the best epoch and start is the same function.
         checkpoint: a file holding the starts' training state and metrics after the last

@@ -25,8 +25,11 @@ Two variants share this pytree and the one forward function :func:`apply`
 Every function here is pure and works under ``jax.jit``, ``jax.vmap`` (over a leading population
 axis of every leaf) and ``jax.grad``, in float32 (default) and float64 (``jax_enable_x64``).
 
-Internally the forward pass runs with samples on the last axis (``x_t`` of shape ``(F, N)``): on
-CPU this layout is several times faster for population evaluation (see JAX-NOTES section 3).
+Every public function takes samples first: inputs ``(n, n_inputs)``, outputs ``(n, n_classes)``
+(:func:`apply`, :func:`log_proba`, :func:`predict`, :func:`model_proba`). Internally the forward
+pass runs with samples on the last axis (``x_t`` of shape ``(F, N)``; ``forward.scores_t`` and
+``forward.log_proba_t``, private to the trainers): on CPU this layout is several times faster
+for population evaluation (see JAX-NOTES section 3).
 
 Modules (every public name is importable from ``debinn_jax.network``):
 
@@ -44,9 +47,9 @@ from debinn_jax.network.forward import (
     apply,
     ensemble_proba,
     group_normalize,
-    log_proba_t,
+    log_proba,
+    model_proba,
     predict,
-    scores_t,
 )
 from debinn_jax.network.spec import (
     ACTIVATIONS,
@@ -107,13 +110,13 @@ __all__ = [
     "init_coords",
     "kernel_fn",
     "layer_weights",
-    "log_proba_t",
+    "log_proba",
     "median_keep_mask",
+    "model_proba",
     "param_count",
     "positions",
     "predict",
     "reflect_z",
-    "scores_t",
     "squared_distances",
     "standardize",
     "standardize_2025",

@@ -1,17 +1,21 @@
 """The forward pass of a DEBI-NN (spec section 3; DEBINN-2025 section 3).
 
 Hidden activations, the 2022 input normalisation and the 2025 per-group activation
-normalisation, the head scores with samples on the last axis (:func:`scores_t`,
-:func:`log_proba_t`, used by the loss), and the jit-compiled :func:`apply` and :func:`predict`
-on rows of samples.
+normalisation; the head scores with samples on the last axis (:func:`scores_t`,
+:func:`log_proba_t`: the trainers' internal layout, not exported from
+:mod:`debinn_jax.network`); and on rows of samples, the public layout ``(n, n_inputs)``: the
+jit-compiled :func:`apply` and :func:`predict`, :func:`log_proba`, and :func:`model_proba`,
+the batch-invariant prediction of trained models.
 """
 
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from debinn_jax.network.spec import (
     ACTIVATIONS,
@@ -165,8 +169,40 @@ def log_proba_t(
     weights: list[jax.Array] | None = None,
 ) -> jax.Array:
     """Log class probabilities, samples on the last axis: ``(n_inputs, N) -> (n_classes, N)``
-    (``weights``: as in :func:`scores_t`)."""
+    (``weights``: as in :func:`scores_t`).
+
+    Internal layout of the trainers; the public function is :func:`log_proba`."""
     return jax.nn.log_softmax(scores_t(spec, coords, x_t, flags, weights), axis=0)
+
+
+def _check_rows(where: str, spec: NetworkSpec, x: jax.Array) -> jax.Array:
+    x = jnp.asarray(x)
+    if x.ndim != 2 or x.shape[1] != spec.n_inputs:
+        raise ValueError(
+            f"{where}: x must have shape (n, {spec.n_inputs}) for this network, got {x.shape}"
+        )
+    return x
+
+
+def log_proba(spec: NetworkSpec, coords: Coords, x: jax.Array) -> jax.Array:
+    """Log class probabilities of one network, with :func:`apply`'s layout.
+
+    A pure function of ``coords``: differentiate it (``jax.grad``), ``jax.vmap`` it over a
+    population, or use it as the last layer of a larger model (``debinn_jax.nnx.DEBIHead``);
+    wrap it in ``jax.jit`` yourself. ``exp(log_proba(...))`` equals :func:`apply` up to float
+    rounding, and ``log_proba`` is also valid logits for cross-entropy losses (e.g.
+    ``optax.softmax_cross_entropy_with_integer_labels``).
+
+    Args:
+        spec: the network.
+        coords: one coordinate pytree (no population axis).
+        x: inputs ``(n, n_inputs)``.
+
+    Returns:
+        ``(n, n_classes)`` log-probabilities (each row's exp sums to 1).
+    """
+    x = _check_rows("log_proba", spec, x)
+    return log_proba_t(spec, coords, x.T).T
 
 
 @functools.partial(jax.jit, static_argnums=0)
@@ -181,11 +217,7 @@ def apply(spec: NetworkSpec, coords: Coords, x: jax.Array) -> jax.Array:
     Returns:
         ``(n, n_classes)`` probabilities (rows sum to 1).
     """
-    x = jnp.asarray(x)
-    if x.ndim != 2 or x.shape[1] != spec.n_inputs:
-        raise ValueError(
-            f"apply: x must have shape (n, {spec.n_inputs}) for this network, got {x.shape}"
-        )
+    x = _check_rows("apply", spec, x)
     return jax.nn.softmax(scores_t(spec, coords, x.T), axis=0).T
 
 
@@ -193,11 +225,70 @@ def ensemble_proba(
     spec: NetworkSpec, coords: Coords, x: jax.Array, ensemble: Coords | None = None
 ) -> jax.Array:
     """Probabilities ``(n, K)`` of a trained model: the mean over ``ensemble`` (its members'
-    coordinates with a leading axis) when given, else :func:`apply` of ``coords``. Every
-    trained model (``GAResult``, ``GDResult``, ``TrainedModel``) predicts through this."""
+    coordinates with a leading axis) when given, else :func:`apply` of ``coords``. Traceable;
+    trained models predict through :func:`model_proba`, which runs this on fixed-size blocks."""
     if ensemble is not None:
         return jnp.mean(jax.vmap(lambda c: apply(spec, c, x))(ensemble), axis=0)
     return apply(spec, coords, x)
+
+
+#: Rows per compiled block of :func:`model_proba`.
+PREDICT_BLOCK = 256
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _block_proba(spec: NetworkSpec, coords: Coords, ensemble: Coords | None, x: jax.Array):
+    return ensemble_proba(spec, coords, x, ensemble)
+
+
+def model_proba(
+    spec: NetworkSpec,
+    coords: Coords,
+    x: Any,
+    ensemble: Coords | None = None,
+    block: int = PREDICT_BLOCK,
+) -> np.ndarray:
+    """Class probabilities of a trained model, each row independent of the others in ``x``.
+
+    Why: XLA compiles one program per input shape, and the programs for different batch
+    sizes sum a row's products in different orders (for a single row the layer matmuls are
+    rewritten into multiply-and-reduce; larger batches run a GEMM whose blocking, and on GPUs
+    whose split of the contraction, depends on the shape). So :func:`apply` on a batch and on
+    a subset of it may differ in the last bits (up to ~1e-7 in float32), which breaks
+    scikit-learn's ``check_methods_subset_invariance``. Here every row goes through one
+    compiled program of fixed shape ``(block, n_inputs)``: ``x`` is cut into blocks of
+    ``block`` rows, the last one padded with zero rows, so a row's probabilities are
+    bit-for-bit the same whichever rows share its batch (on one device and backend).
+
+    Every trained model (``GAResult``, ``GDResult``, ``TrainedModel``, ``DEBIClassifier``)
+    predicts through this. Host code: it loops over blocks (not traceable; use
+    :func:`apply` / :func:`ensemble_proba` inside ``jit``).
+
+    Args:
+        spec: the network.
+        coords: one coordinate pytree (ignored when ``ensemble`` is given).
+        x: inputs ``(n, n_inputs)`` in the dtype to compute in.
+        ensemble: members' coordinates with a leading axis E (probabilities are averaged).
+        block: rows per compiled block.
+
+    Returns:
+        ``(n, n_classes)`` probabilities as a numpy array.
+    """
+    x = np.asarray(x)
+    if x.ndim != 2 or x.shape[1] != spec.n_inputs:
+        raise ValueError(
+            f"model_proba: x must have shape (n, {spec.n_inputs}) for this network, got {x.shape}"
+        )
+    n = x.shape[0]
+    out = []
+    for start in range(0, n, block):
+        part = x[start : start + block]
+        if part.shape[0] < block:
+            part = np.concatenate([part, np.zeros((block - part.shape[0], x.shape[1]), x.dtype)])
+        out.append(np.asarray(_block_proba(spec, coords, ensemble, part)))
+    if not out:
+        return np.zeros((0, spec.n_classes), jnp.zeros((), x.dtype).dtype)
+    return np.concatenate(out)[:n]
 
 
 @functools.partial(jax.jit, static_argnums=0)

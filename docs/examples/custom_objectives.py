@@ -12,13 +12,13 @@ y_train, y_test = data.y[train], data.y[test]
 spec = dj.NetworkSpec(n_inputs=2, hidden=(16,), n_classes=2, head="softmax", shift_scale=True)
 config = dj.GAConfig(population_size=50, generations=300, r_max=0.3, r_min=0.05, mutation_prob=0.1)
 
-# A fitness or loss function: logp (K, N) log-probabilities, y (N,), mask (N,), coords.
+# A fitness or loss function: logp (N, K) log-probabilities, y (N,), mask (N,), coords.
 base = dj.debi_loss_fn(spec, config.loss)  # the default DEBI loss in that form
 
 
 def debi_plus_brier(logp, y, mask, coords):  # the DEBI loss plus a calibration penalty
-    onehot = jax.nn.one_hot(y, logp.shape[0], axis=0)
-    brier = jnp.sum(jnp.square(jnp.exp(logp) - onehot), axis=0)
+    onehot = jax.nn.one_hot(y, logp.shape[1])
+    brier = jnp.sum(jnp.square(jnp.exp(logp) - onehot), axis=1)
     return base(logp, y, mask, coords) + 0.5 * jnp.sum(brier * mask) / jnp.sum(mask)
 
 
