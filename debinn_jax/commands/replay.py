@@ -33,7 +33,8 @@ example:
 
 
 def _settings(args: argparse.Namespace) -> tuple[dict[str, str], str]:
-    """The run's settings and its name, from --settings/--column or the model file."""
+    """The run's settings and its name, from --settings/--column or the model file (the file
+    they came from is ``args.settings`` or ``args.model``)."""
     from debinn_jax.execution.replay import read_settings_ini
     from debinn_jax.execution.settings import read_execution_settings
 
@@ -88,6 +89,7 @@ def run_replay(args: argparse.Namespace) -> int:
         name=name,
         reference=args.model,
         progress=(lambda line: print(line, flush=True)) if args.progress else None,
+        source=str(args.settings or args.model),
     )
     res = rep.result
     sel = res.selection

@@ -168,13 +168,13 @@ def xla_population_flops(run: GridRun, n_samples: int, n_masks: int, population:
     spec = run.spec
     keys = jax.random.split(jax.random.key(0), population)
     pop = jax.vmap(lambda k: init_coords(k, spec))(keys)
-    x_t = jnp.zeros((spec.n_inputs, n_samples))
+    x = jnp.zeros((n_samples, spec.n_inputs))  # samples first
     y = jnp.arange(n_samples) % spec.n_classes
     masks = jnp.ones((n_masks, n_samples))
     loss = run.config.resolve(spec).loss
 
     def evaluate(pop: Any, l1: Any, l2: Any) -> Any:
-        return population_loss(spec, pop, x_t, y, masks, loss, None, l1=l1, l2=l2)
+        return population_loss(spec, pop, x, y, masks, loss, None, l1=l1, l2=l2)
 
     dtype = jnp.zeros(()).dtype
     lam = jnp.asarray(0.01, dtype)

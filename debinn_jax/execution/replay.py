@@ -89,6 +89,7 @@ def replay_run(
     name: str = "replay",
     reference: str | Path | None = None,
     progress: Callable[[str], None] | None = None,
+    source: str | None = None,
 ) -> Replayed:
     """Train one settings column with the authors' random streams and compare it.
 
@@ -100,6 +101,7 @@ def replay_run(
         name: the run's name in messages.
         reference: the authors' model file of this run (``*BestModel.bin``), to compare with.
         progress: called with a line per chunk of generations.
+        source: where the settings come from, for messages (default ``name``).
 
     Returns:
         A :class:`Replayed`.
@@ -113,7 +115,7 @@ def replay_run(
 
     values = dict(settings)
     values.setdefault("Data", Path(str(getattr(fold, "path", "data"))).name or "data")
-    run = grid_run(values, name, fold.n_features, fold.n_classes, source=name)
+    run = grid_run(values, name, fold.n_features, fold.n_classes, source=source or name)
     cfg = dataclasses.replace(run.config, replay=True, cpp_rules=rules)
     ref = None if reference is None else read_authors_file(reference)
     with precision("float64"):
