@@ -172,3 +172,28 @@ def ensure_compilation_cache() -> None:
     except (OSError, ValueError) as exc:
         logger.warning("compilation cache off: %s", exc)
         _state["dir"] = False
+
+
+def release_compiled_programs() -> None:
+    """Drop every compiled program this process holds (the trainers' caches and JAX's own).
+
+    A long process that trains many different networks one after the other (``debinn grid``
+    over a folder of grids) keeps each network's compiled programs alive in these caches; XLA on
+    CPU maps each program's machine code into memory, and after a few grids the process reaches
+    the kernel's limit of memory mappings (``vm.max_map_count``, 65,530 here), where the next
+    compilation fails ("LLVM compilation error: Cannot allocate memory") and the process
+    crashes. Programs that are needed again are recompiled (or read from the persistent
+    compilation cache).
+    """
+    import gc
+
+    import jax
+
+    from debinn_jax import sweep
+    from debinn_jax.ga import train as ga_train
+    from debinn_jax.gd import step as gd_step
+
+    for cached in (sweep._compiled_many, ga_train._compiled_for, gd_step._chunk_fn):
+        cached.cache_clear()
+    jax.clear_caches()
+    gc.collect()

@@ -16,7 +16,15 @@
 # 3. prints nvidia-smi and jax.devices(), then runs `debinn bench` on CTG with P up to 16384
 #    (vmap over the whole population, chunked only if it would not fit in a quarter of the
 #    GPU memory) plus the sweep on DLBCL; the NumPy baseline runs only up to P = 1024.
-# Budget: about 3-4 minutes on an H100/H200 (compilation included); hard limit 300 s.
+# 4. with GRID_DIR (an execution folder of the authors' program, or a folder of them such as
+#    their Executions/) and DATA_DIR (their datasets, e.g. Datasets/ or a DEBINN_DATA_DIR
+#    folder), both carried onto the machine: times one grid (ONE_GRID, default
+#    DLBCL-2H-Hinton) and then every grid in GRID_DIR, float32. On a GPU `debinn grid` puts
+#    every run of a compiled program (up to 256) into one vmapped call and each population in
+#    one vmap (execution.grid.backend_batching, GAConfig.batch_size="auto"); the cost reports
+#    (cost.md per grid) and overview.md come back in $OUT.
+# Budget: about 3-4 minutes on an H100/H200 for steps 1-3 (compilation included); hard limit
+# 300 s; step 4 is limited by GRID_TIMEOUT (default 420 s for all grids).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -53,3 +61,14 @@ timeout 300 "$PY" -m debinn_jax.cli bench \
   --sweep-workloads dlbcl --runs 1,8,32 \
   --numpy-max-population 1024 --memory-population 0 --no-reference \
   --generations 10 --out "$OUT/bench-gpu.json" 2>&1 | tee "$OUT/bench-gpu.txt"
+
+if [ -n "${GRID_DIR:-}" ] && [ -n "${DATA_DIR:-}" ]; then
+  one="$GRID_DIR/${ONE_GRID:-DLBCL-2H-Hinton}"
+  if [ -f "$one/executionSettings.csv" ]; then
+    /usr/bin/time -f "%e s wall" timeout 300 "$PY" -m debinn_jax.cli grid "$one" \
+      --data "$DATA_DIR" --precision float32 --out "$OUT/grid-one" 2>&1 | tee "$OUT/grid-one.txt"
+  fi
+  /usr/bin/time -f "%e s wall" timeout "${GRID_TIMEOUT:-420}" "$PY" -m debinn_jax.cli grid \
+    "$GRID_DIR" --data "$DATA_DIR" --precision float32 --out "$OUT/grids" 2>&1 \
+    | tee "$OUT/grids.txt"
+fi

@@ -187,6 +187,10 @@ def _run_grid(args: argparse.Namespace) -> int:
         if args.replay:
             _replay_comparison(args, job, job_out, result.records)
         rows.append(overview_row(job, result.records))
+        if many and k + 1 < len(jobs):  # the next grid is another network: free this one's
+            from debinn_jax.cache import release_compiled_programs
+
+            release_compiled_programs()
     if many:
         write_text_atomic(out / "overview.md", overview_markdown(rows))
         write_text_atomic(out / "overview.csv", overview_csv(rows))
