@@ -16,7 +16,8 @@ only from here; everything else stays importable from its module (``debinn_jax.n
   ``monte_carlo_cv``, ``stratified_kfold``, ``stratified_split``.
 - Genetic algorithm (an evosax algorithm + the DEBI training loop) (``debinn_jax.ga``): ``DebiGA``,
   ``GAConfig``, ``GAResult``, ``make_runner``, ``train_ga``.
-- Gradient descent (optax) (``debinn_jax.gd``): ``GDConfig``, ``GDResult``, ``train_gd``.
+- Gradient descent (optax) (``debinn_jax.gd``): ``GDConfig``, ``GDResult``, ``train_gd``; many
+  full-batch GD runs (settings x seeds) in one compiled call: ``GDSweepResult``, ``run_many_gd``.
 - Many runs in one compiled call, over devices and processes (``debinn_jax.sweep``):
   ``SweepResult``, ``grid``, ``run_many``, ``stack_folds``.
 - scikit-learn estimator (``debinn_jax.estimator``): ``DEBIClassifier``.
@@ -25,7 +26,8 @@ only from here; everything else stays importable from its module (``debinn_jax.n
 - The authors' 2025 program: model files (``debinn_jax.authors``): ``AuthorsModel``,
   ``load_authors_model``.
 - The authors' 2025 program: execution folders and the regulariser grid (``debinn_jax.execution``):
-  ``GridRun``, ``grid_runs``, ``read_execution_settings``, ``regulariser_grid``, ``run_grid``.
+  ``GridRun``, ``grid_runs``, ``read_execution_settings``, ``regulariser_grid``, ``run_grid``;
+  its GD counterpart: ``GDGridRun``, ``GDSpace``, ``gd_grid_runs``, ``run_gd_grid``.
 - Long runs: a run stopped by a signal (``debinn_jax.stopping``): ``RunInterrupted``; a
   checkpoint that cannot be resumed (``debinn_jax.checkpoint``): ``CheckpointError``; the
   persistent compilation cache (``debinn_jax.cache``): ``disable_compilation_cache``,
@@ -97,7 +99,9 @@ _LAZY: dict[str, str] = {
         "debinn_jax.data",
     ),
     **dict.fromkeys(("DebiGA", "GAConfig", "GAResult", "make_runner", "train_ga"), "debinn_jax.ga"),
-    **dict.fromkeys(("GDConfig", "GDResult", "train_gd"), "debinn_jax.gd"),
+    **dict.fromkeys(
+        ("GDConfig", "GDResult", "GDSweepResult", "run_many_gd", "train_gd"), "debinn_jax.gd"
+    ),
     **dict.fromkeys(("SweepResult", "grid", "run_many", "stack_folds"), "debinn_jax.sweep"),
     **dict.fromkeys(("DEBIClassifier",), "debinn_jax.estimator"),
     **dict.fromkeys(
@@ -106,7 +110,17 @@ _LAZY: dict[str, str] = {
     ),
     **dict.fromkeys(("AuthorsModel", "load_authors_model"), "debinn_jax.authors"),
     **dict.fromkeys(
-        ("GridRun", "grid_runs", "read_execution_settings", "regulariser_grid", "run_grid"),
+        (
+            "GDGridRun",
+            "GDSpace",
+            "GridRun",
+            "gd_grid_runs",
+            "grid_runs",
+            "read_execution_settings",
+            "regulariser_grid",
+            "run_gd_grid",
+            "run_grid",
+        ),
         "debinn_jax.execution",
     ),
     **dict.fromkeys(("RunInterrupted",), "debinn_jax.stopping"),
@@ -127,7 +141,10 @@ __all__ = [
     "GAConfig",
     "GAResult",
     "GDConfig",
+    "GDGridRun",
     "GDResult",
+    "GDSpace",
+    "GDSweepResult",
     "GridRun",
     "HEADS",
     "KERNELS",
@@ -151,6 +168,7 @@ __all__ = [
     "diagnostics",
     "disable_compilation_cache",
     "enable_compilation_cache",
+    "gd_grid_runs",
     "grid",
     "grid_runs",
     "init_coords",
@@ -173,8 +191,10 @@ __all__ = [
     "predict",
     "read_execution_settings",
     "regulariser_grid",
+    "run_gd_grid",
     "run_grid",
     "run_many",
+    "run_many_gd",
     "save_model",
     "stack_folds",
     "stratified_kfold",
@@ -232,10 +252,14 @@ if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
         DEBIClassifier,
     )
     from debinn_jax.execution import (
+        GDGridRun,
+        GDSpace,
         GridRun,
+        gd_grid_runs,
         grid_runs,
         read_execution_settings,
         regulariser_grid,
+        run_gd_grid,
         run_grid,
     )
     from debinn_jax.ga import (
@@ -248,6 +272,8 @@ if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
     from debinn_jax.gd import (
         GDConfig,
         GDResult,
+        GDSweepResult,
+        run_many_gd,
         train_gd,
     )
     from debinn_jax.io import (

@@ -15,9 +15,20 @@ authors' column format); an interrupted grid resumes without redoing finished co
 Layout, one module per step: :mod:`~debinn_jax.execution.settings` (reading
 ``executionSettings.csv``, generating the regulariser grid), :mod:`~debinn_jax.execution.translate`
 (one settings column -> one :class:`GridRun`), :mod:`~debinn_jax.execution.grid` (running the
-runs on the folds, outputs and resume). This module re-exports their public names.
+runs on the folds, outputs and resume), :mod:`~debinn_jax.execution.gd_grid` (the GD
+counterpart of the regulariser grid: the same regulariser switches with GD hyper-parameters,
+run with the same outputs and resume rules). This module re-exports their public names.
 """
 
+from debinn_jax.execution.gd_grid import (
+    GD_REGULARISER_BITS,
+    GDGridRun,
+    GDSpace,
+    gd_compile_group,
+    gd_grid_runs,
+    optimizer_label,
+    run_gd_grid,
+)
 from debinn_jax.execution.grid import (
     SUMMARY_METRICS,
     GridResult,
@@ -48,6 +59,9 @@ from debinn_jax.execution.translate import (
 
 __all__ = [
     "BASE_COLUMN",
+    "GD_REGULARISER_BITS",
+    "GDGridRun",
+    "GDSpace",
     "GRID_BITS",
     "INERT_KEYS",
     "SETTINGS_FILE",
@@ -58,13 +72,17 @@ __all__ = [
     "SettingsError",
     "compile_group",
     "compile_timer",
+    "gd_compile_group",
+    "gd_grid_runs",
     "grid_run",
     "grid_runs",
     "grid_setting",
     "inert_keys",
+    "optimizer_label",
     "precision",
     "read_execution_settings",
     "regulariser_grid",
+    "run_gd_grid",
     "run_grid",
     "settings_file",
     "summary_csv",
