@@ -29,15 +29,16 @@ import numpy as np
 
 from debinn_jax.data.dataset import DataError, Fold
 
-#: The regulariser switches of a GD setting, in the order of their bits (the GA grid's bits
-#: without DropConnect, which is inert in the 2025 program).
+#: The regulariser switches of a GD setting, in the order of their bits: the GA grid's bits
+#: without DropConnect (inert in the 2025 program), shift-scale last (it changes the genome, so
+#: the first 32 settings share one compiled program).
 GD_REGULARISER_BITS = (
-    "shift_scale",
     "standardize_weights",
     "normalization",
     "spatial_dropout",
     "l2",
     "l1",
+    "shift_scale",
 )
 PENALTY = 0.01
 """L1 and L2 lambda when the bit is set (the authors' grid value)."""
@@ -152,7 +153,8 @@ def gd_grid_runs(
 
     Setting k (1-based) uses regulariser combination ``r = (k - 1) % 64`` (bit b of r sets
     :data:`GD_REGULARISER_BITS` [b]; L1/L2 lambda :data:`PENALTY`), so 128 settings hold each
-    combination twice. Its GD hyper-parameters come from a Latin-hypercube design over
+    combination twice; ``GDGridRun.ga_setting`` names the GA grid's setting with the same
+    regularisers. Its GD hyper-parameters come from a Latin-hypercube design over
     ``space`` seeded by ``seed``: each categorical value appears equally often over the
     settings, the learning rate takes one value in each of ``settings`` equal log-width strata.
 
@@ -224,7 +226,15 @@ def gd_grid_runs(
             "normalization": float(bit["normalization"]),
             "spatial_dropout": float(bit["spatial_dropout"]),
         }
-        ga_number = 1 + (r & 15) + ((r >> 4) << 5)
+        ga_number = (
+            1
+            + int(bit["shift_scale"])
+            + 2 * int(bit["standardize_weights"])
+            + 4 * int(bit["normalization"])
+            + 8 * int(bit["spatial_dropout"])
+            + 32 * int(bit["l2"])
+            + 64 * int(bit["l1"])
+        )
         runs.append(
             GDGridRun(
                 name=f"{prefix}{k + 1}",
@@ -289,6 +299,32 @@ def _sweep_settings(runs: Sequence[GDGridRun], optimizers: Sequence[Any]) -> dic
     }
 
 
+def _as_entry(opt: Any) -> tuple[str, tuple[tuple[str, Any], ...]]:
+    """An optimiser entry (a name or a ``(name, kwargs)`` pair) as ``(name, kwargs pairs)``."""
+    if isinstance(opt, str):
+        return (opt, ())
+    name, kwargs = opt
+    return (name, tuple(dict(kwargs).items()))
+
+
+def _padded(settings: dict[str, list[Any]], keys: Any, size: int) -> tuple[dict, Any]:
+    """Settings and keys of a batch padded to ``size`` runs with copies of its last run cut to
+    one start and one epoch (almost free): every batch of a compile group then has the same
+    runs axis, and the group compiles one program."""
+    import jax.numpy as jnp
+
+    n = len(keys)
+    if n >= size:
+        return settings, keys
+    extra = size - n
+    out = {k: list(v) + [v[-1]] * extra for k, v in settings.items()}
+    out["epochs"][n:] = [1] * extra
+    out["starts"][n:] = [1] * extra
+    out["schedule"][n:] = ["constant"] * extra
+    out["warmup"][n:] = [0] * extra
+    return out, jnp.concatenate([keys, jnp.repeat(keys[-1:], extra)])
+
+
 def _record_settings(run: GDGridRun) -> dict[str, Any]:
     c = run.config
     return {
@@ -349,13 +385,16 @@ def run_gd_grid(
     progress: Callable[[str], None] | None = None,
     data_name: str = "data",
     design: Mapping[str, Any] | None = None,
+    pad_train: int | None = None,
+    optimizers: Sequence[Any] | None = None,
 ) -> Any:
     """Train every GD setting once on every fold and score the fold's test split.
 
     Runs of one compile group (:func:`gd_compile_group`) go through
     :func:`~debinn_jax.gd.run_many_gd` together, ``batch`` runs per call (one run at a time
-    inside: a run that stops early costs nothing more). After every call the records so far are
-    written to ``out`` (``results.json``, ``summary.csv``, atomically); with ``resume``,
+    inside: a run that stops early costs nothing more; a smaller batch is padded with one-epoch
+    copies, so that a group compiles once for all its batches). After every call the records so
+    far are written to ``out`` (``results.json``, ``summary.csv``, atomically); with ``resume``,
     (setting, fold) pairs already in ``out/results.json`` are skipped and a killed batch resumes
     from its checkpoint in ``out/checkpoints`` (removed once the batch's records are saved).
 
@@ -370,12 +409,19 @@ def run_gd_grid(
         progress: called with one line per finished call.
         data_name: the data's name in ``summary.csv`` keys.
         design: how the settings were made (stored; a resumed grid must have the same).
+        pad_train: pad every fold's training data to this many cases (masked, never used):
+            grids on training sets of different sizes then share their compiled programs.
+        optimizers: the optimiser entries every compiled program offers (``(name, kwargs)``
+            pairs or names; default: those of ``runs``). Calls that pass the same list share
+            programs even when their runs use fewer optimisers.
 
     Returns:
         A :class:`~debinn_jax.execution.GridResult`: records hold ``name``, ``fold``,
         ``index``, ``test``/``train`` metrics (fractions), ``epochs_run`` (of the selected
         start), ``best_epoch``, ``seconds`` and the setting's values.
     """
+    import json
+
     import jax
     import jax.numpy as jnp
 
@@ -398,7 +444,8 @@ def run_gd_grid(
         "seed": seed,
         "data": data_name,
         "dtype": str(jnp.zeros(()).dtype),
-        "design": dict(design or {}),
+        # as JSON gives it back (tuples as lists), so that a resumed grid compares equal
+        "design": json.loads(json.dumps(dict(design or {}))),
     }
     records = _finished(out_dir, meta) if resume else []
     done = {(r["name"], r["fold"]) for r in records}
@@ -418,14 +465,26 @@ def run_gd_grid(
     groups: dict[tuple[Any, int], list[GDGridRun]] = {}
     for run in runs:
         groups.setdefault(gd_compile_group(run), []).append(run)
+    if optimizers is None:
+        offered = list(dict.fromkeys(r.optimizer for r in runs))
+    else:
+        offered = [_as_entry(o) for o in optimizers]
+        missing = {r.optimizer for r in runs} - set(offered)
+        if missing:
+            raise ValueError(f"run_gd_grid: optimizers lacks {sorted(missing)} used by the runs")
     t0 = time.perf_counter()
     timing: dict[str, Any] = {"calls": []}
     with compile_timer() as compiled:
         for f_idx, (fold_name, fold) in enumerate(folds):
             X = np.asarray(fold.train.X, np.float64)
             y = np.asarray(fold.train.y)
+            real = np.ones(len(y))
+            if pad_train is not None and pad_train > len(y):
+                extra = pad_train - len(y)
+                X = np.concatenate([X, np.zeros((extra, X.shape[1]))])
+                y = np.concatenate([y, np.zeros(extra, y.dtype)])
+                real = np.concatenate([real, np.zeros(extra)])
             for (spec, starts), members in groups.items():
-                optimizers = list(dict.fromkeys(r.optimizer for r in members))
                 static = _static_defaults(members)
                 todo = [r for r in members if (r.name, fold_name) not in done]
                 for first in range(0, len(todo), batch):
@@ -441,15 +500,17 @@ def run_gd_grid(
                             f"{fold_name}-{part[0].index}-{part[-1].index}-n{len(part)}-"
                             f"{which}.ckpt"
                         )
+                    settings, keys = _padded(_sweep_settings(part, offered), keys, batch)
                     sweep = run_many_gd(
                         spec,
                         X,
                         y,
                         keys,
                         static,
-                        settings=_sweep_settings(part, optimizers),
-                        optimizers=optimizers,
+                        settings=settings,
+                        optimizers=offered,
                         max_starts=starts,
+                        sample_mask=real,
                         checkpoint=ckpt_path,
                     )
                     seconds = time.perf_counter() - t_call
@@ -479,7 +540,7 @@ def run_gd_grid(
                             "runs": len(part),
                             "seconds": seconds,
                             "compile_seconds": compiled["seconds"] - c0,
-                            "start_epochs": int(np.sum(sweep.epochs_run)),
+                            "start_epochs": int(np.sum(sweep.epochs_run[: len(part)])),
                         }
                     )
                     write()

@@ -153,7 +153,7 @@ def relative_rate(schedule: Any, step: Any, epochs: Any, warmup: Any) -> jax.Arr
 
 def _clip(grads: Coords, max_norm: jax.Array) -> Coords:
     """``optax.clip_by_global_norm(max_norm)`` with a traced bound; ``max_norm <= 0``: off."""
-    norm = optax.global_norm(grads)
+    norm = optax.tree.norm(grads)
     scale = jnp.where((max_norm > 0) & (norm >= max_norm), max_norm / jnp.maximum(norm, 1e-30), 1)
     return jax.tree_util.tree_map(lambda g: g * scale.astype(g.dtype), grads)
 
@@ -747,7 +747,7 @@ def run_many_gd(
     dtype = jnp.zeros(()).dtype
     x_t = np.ascontiguousarray(np.transpose(X, (0, 2, 1))).astype(dtype)
     device_hp = {k: jnp.asarray(v) for k, v in hp.items() if k != "validation_fraction"}
-    chunk = int(min(config.chunk, int(np.max(hp["epochs"]))))
+    chunk = int(config.chunk)  # not cut to the epochs: a shorter sweep reuses the program
     loss_key = (float(config.loss.alpha), bool(config.loss.class_weights), config.loss.variant)
     key_impl = str(jax.random.key_impl(keys))
     start_fn, chunk_fn = _compiled(
