@@ -127,6 +127,27 @@ def test_each_run_equals_train_gd(sweep64) -> None:
             np.testing.assert_allclose(p, np.asarray(ref.predict_proba(X)), atol=1e-7)
 
 
+def test_a_training_head_temperature_trains_through_a_tempered_softmax(sweep64) -> None:
+    """head_temperature T > 0: train_gd with the run's network given head="softmax",
+    temperature=T; predictions stay the network's own head's (same argmax)."""
+    keys = jax.random.split(jax.random.key(7), 6)
+    settings = {"head_temperature": [7.0, 0.0, 0.0, 0.0, 0.0, 0.0], "epochs": 12}
+    result = _run64(X, Y, keys, settings)
+    with jax.enable_x64(True):
+        spec = dataclasses.replace(result.run_spec(0), head="softmax", temperature=7.0)
+        ref = train_gd(spec, X, Y, keys[0], result.run_config(0))
+        plain = train_gd(result.run_spec(0), X, Y, keys[0], result.run_config(0))
+        leaves = jax.tree_util.tree_leaves
+        for a, b in zip(leaves(result.coords), leaves(ref.coords)):
+            np.testing.assert_allclose(np.asarray(a)[0], np.asarray(b), rtol=1e-6, atol=1e-8)
+        assert not np.allclose(np.asarray(leaves(result.coords)[0])[0], leaves(plain.coords)[0])
+        p = result.predict_proba(0, X)
+        np.testing.assert_array_equal(p.argmax(1), np.asarray(ref.predict_proba(X)).argmax(1))
+        # the probabilities are the network's own (reference) head's, not the softmax's
+        mine = np.asarray(dj.apply(result.run_spec(0), ref.coords, jnp.asarray(X)))
+        np.testing.assert_allclose(p, mine, atol=1e-7)
+
+
 def test_stopping_rules_and_unused_starts(sweep64) -> None:
     result, _ = sweep64
     s = result.settings
@@ -242,6 +263,7 @@ def test_a_ready_transformation_is_an_optimiser_entry(sweep64) -> None:
         ({"momentum": 0.9}, "unknown field"),
         ({"learning_rate": [0.1, 0.2, 0.3]}, "one value per run"),
         ({"validation_fraction": 0.95}, r"validation_fraction must be in \[0, 0.9\]"),
+        ({"head_temperature": -1.0}, "head_temperature must be >= 0"),
     ],
 )
 def test_bad_settings_name_the_field(settings: dict, match: str) -> None:
@@ -297,6 +319,12 @@ def test_gd_grid_design_covers_every_regulariser_twice_and_balances_the_draws() 
     assert runs[0].ga_setting == 1 and runs[63].ga_setting == 112
     again = dj.gd_grid_runs((9,), 3, 2, settings=128, seed=0)
     assert [r.config for r in again] == [r.config for r in runs]
+    temps = [r.head_temperature for r in runs]
+    assert {t: temps.count(t) for t in set(temps)} == dict.fromkeys(space.head_temperature, 32)
+    # the head axis is drawn last: without it every other draw is the same
+    authors_head = dj.gd_grid_runs((9,), 3, 2, space=GDSpace(head_temperature=(0.0,)))
+    assert [r.config for r in authors_head] == [r.config for r in runs]
+    assert {r.head_temperature for r in authors_head} == {0.0}
     other = dj.gd_grid_runs((9,), 3, 2, settings=128, seed=1)
     assert [r.config for r in other] != [r.config for r in runs]
 

@@ -55,6 +55,10 @@ class GDSpace:
         schedules: names from :data:`debinn_jax.gd.SCHEDULES` (``warmup_cosine`` warms up
             over ``warmup_fraction`` of the epochs).
         epochs, patience, starts, init_scale: the values drawn from (equally often).
+        head_temperature: the training head of a run (equally often): 0 = the network's own
+            head (the 2025 reference head), T > 0 = the loss of ``softmax(z / T)`` over the
+            output signals z (same network, same predictions; see
+            :func:`debinn_jax.gd.run_many_gd`).
         warmup_fraction: warm-up share of the epochs for ``warmup_cosine``.
         validation_fraction: each run's early-stopping split of its training data.
     """
@@ -70,6 +74,7 @@ class GDSpace:
     patience: tuple[int, ...] = (50, 100, 200)
     starts: tuple[int, ...] = (4, 8)
     init_scale: tuple[float, ...] = (0.5, 1.0, 2.0)
+    head_temperature: tuple[float, ...] = (0.0, 1.0, 10.0, 100.0)
     warmup_fraction: float = 0.1
     validation_fraction: float = 0.2
 
@@ -82,12 +87,24 @@ class GDSpace:
                 f"GDSpace.learning_rate must be (low, high), 0 < low <= high, got "
                 f"{self.learning_rate!r}"
             )
-        for name in ("optimizers", "schedules", "epochs", "patience", "starts", "init_scale"):
+        for name in (
+            "optimizers",
+            "schedules",
+            "epochs",
+            "patience",
+            "starts",
+            "init_scale",
+            "head_temperature",
+        ):
             if not getattr(self, name):
                 raise ValueError(f"GDSpace.{name} must not be empty")
         bad = [s for s in self.schedules if s not in SCHEDULES]
         if bad:
             raise ValueError(f"GDSpace.schedules: {bad[0]!r} is not one of {SCHEDULES}")
+        if any(not (isinstance(t, int | float) and t >= 0) for t in self.head_temperature):
+            raise ValueError(
+                f"GDSpace.head_temperature must hold numbers >= 0, got {self.head_temperature!r}"
+            )
         if not 0 <= self.warmup_fraction < 1:
             raise ValueError(
                 f"GDSpace.warmup_fraction must be in [0, 1), got {self.warmup_fraction!r}"
@@ -115,6 +132,7 @@ class GDGridRun:
         switches: ``{"standardize_weights", "normalization", "spatial_dropout"}`` as 0/1.
         index: the setting's position (its random key derives from it).
         ga_setting: the GA grid's setting number with the same regularisers (DropConnect off).
+        head_temperature: the training head (0: the network's own; T > 0: ``softmax(z / T)``).
     """
 
     name: str
@@ -123,6 +141,7 @@ class GDGridRun:
     switches: dict[str, float]
     index: int = 0
     ga_setting: int = 0
+    head_temperature: float = 0.0
 
     @property
     def optimizer(self) -> tuple[str, tuple[tuple[str, Any], ...]]:
@@ -154,9 +173,10 @@ def gd_grid_runs(
     Setting k (1-based) uses regulariser combination ``r = (k - 1) % 64`` (bit b of r sets
     :data:`GD_REGULARISER_BITS` [b]; L1/L2 lambda :data:`PENALTY`), so 128 settings hold each
     combination twice; ``GDGridRun.ga_setting`` names the GA grid's setting with the same
-    regularisers. Its GD hyper-parameters come from a Latin-hypercube design over
-    ``space`` seeded by ``seed``: each categorical value appears equally often over the
-    settings, the learning rate takes one value in each of ``settings`` equal log-width strata.
+    regularisers. Its GD hyper-parameters come from a Latin-hypercube design over ``space``
+    seeded by ``seed``: each categorical value appears equally often over the settings, the
+    learning rate takes one value in each of ``settings`` equal log-width strata. The training
+    head's temperature is drawn last, so the other draws do not depend on that axis.
 
     Args:
         hidden: hidden layer sizes of the 2025 network.
@@ -187,6 +207,8 @@ def gd_grid_runs(
         "patience": _balanced(rng, list(space.patience), settings),
         "starts": _balanced(rng, list(space.starts), settings),
         "init_scale": _balanced(rng, list(space.init_scale), settings),
+        # drawn last: the draws above do not depend on whether this axis exists
+        "head_temperature": _balanced(rng, list(space.head_temperature), settings),
     }
     runs = []
     for k in range(settings):
@@ -243,6 +265,7 @@ def gd_grid_runs(
                 switches=switches,
                 index=k,
                 ga_setting=ga_number,
+                head_temperature=float(draws["head_temperature"][k]),
             )
         )
     return runs
@@ -295,6 +318,7 @@ def _sweep_settings(runs: Sequence[GDGridRun], optimizers: Sequence[Any]) -> dic
         "schedule": [c.schedule for c in cfgs],
         "monitor": [c.monitor for c in cfgs],
         "optimizer": [keys.index(r.optimizer) for r in runs],
+        "head_temperature": [r.head_temperature for r in runs],
         **{f: [r.switches[f] for r in runs] for f in runs[0].switches},
     }
 
@@ -339,6 +363,7 @@ def _record_settings(run: GDGridRun) -> dict[str, Any]:
         "validation_fraction": c.validation_fraction,
         "l1": c.loss.l1,
         "l2": c.loss.l2,
+        "head_temperature": run.head_temperature,
         "shift_scale": run.spec.shift_scale,
         "switches": dict(run.switches),
         "ga_setting": run.ga_setting,

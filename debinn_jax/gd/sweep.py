@@ -11,7 +11,8 @@ axis R, so a sweep over hundreds of settings compiles a handful of programs:
   cases of padded folds;
 * numeric settings (:data:`GD_FLOAT_FIELDS`, :data:`GD_INT_FIELDS`): learning rate, per-start
   learning-rate spread, initial coordinate scale, decoupled weight decay, gradient clipping
-  (0 = off), the L1/L2 lambdas, epochs, patience, number of starts (at most ``max_starts``),
+  (0 = off), the L1/L2 lambdas, the training head's temperature (0 = the spec's head; see
+  below), epochs, patience, number of starts (at most ``max_starts``),
   warm-up epochs, the schedule (an index into :data:`SCHEDULES`), the optimiser (an index into
   the call's ``optimizers``, chosen per run by ``lax.switch``) and the monitor (an index into
   :data:`~debinn_jax.gd.MONITORS`); ``validation_fraction`` changes only the masks built on the
@@ -33,7 +34,16 @@ balanced accuracy of the same parameters, through the two masks.
 
 Run i equals ``train_gd(spec_i, X_i, y_i, keys[i], config_i)`` with ``batch_size=None``
 (same validation split, same initial coordinates, same updates) up to float rounding:
-:meth:`GDSweepResult.config` and :meth:`GDSweepResult.spec` give ``config_i`` and ``spec_i``.
+:meth:`GDSweepResult.run_config` and :meth:`GDSweepResult.run_spec` give ``config_i`` and
+``spec_i``.
+
+**Training head** (``head_temperature``): with a temperature T > 0 a run minimises the loss of
+``softmax(z / T)`` over the output signals z instead of the spec's head (the network is the
+same and so are its predictions, ``argmax z``, which both heads keep; its probabilities are
+the spec's head's). The 2025 reference head has a flat region: with two classes its scores
+``z / (|z_0| + |z_1|)`` differ by exactly 1 wherever the output signals differ in sign, so
+such a case gives no gradient; a tempered softmax has none. Such a run equals ``train_gd``
+with ``spec_i`` given ``head="softmax", temperature=T`` (then predicted with ``spec_i``).
 """
 
 from __future__ import annotations
@@ -59,7 +69,14 @@ from debinn_jax.driver import ChunkReport, drive
 from debinn_jax.gd.config import MONITORS, SCHEDULES, GDConfig, _optax_factory
 from debinn_jax.gd.step import balanced_accuracy_t
 from debinn_jax.loss import log_proba_terms, masked_loss, weight_penalty
-from debinn_jax.network import Coords, NetworkSpec, init_coords, log_proba_t, scores_t
+from debinn_jax.network import (
+    Coords,
+    NetworkSpec,
+    head_scores,
+    init_coords,
+    output_signals_t,
+    scores_t,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +89,7 @@ GD_FLOAT_FIELDS = (
     "clip_norm",
     "l1",
     "l2",
+    "head_temperature",
     "validation_fraction",
 )
 #: Per-run integer settings (``patience`` :data:`NEVER` = none; ``schedule``, ``optimizer`` and
@@ -220,7 +238,10 @@ def _compiled(
 
     def loss_fn(params: Coords, hp, x_t, y, m_train):
         flags = flags_of(hp)
-        logp = log_proba_t(spec, params, x_t, flags)
+        z = output_signals_t(spec, params, x_t, flags)
+        temp = hp["head_temperature"]
+        tempered = z / jnp.where(temp > 0, temp, 1.0).astype(z.dtype)
+        logp = jax.nn.log_softmax(jnp.where(temp > 0, tempered, head_scores(spec, z)), axis=0)
         terms = log_proba_terms(logp, y, alpha, variant)
         loss = masked_loss(terms, y, m_train, use_class_weights, variant)
         l1, l2 = hp["l1"], hp["l2"]
@@ -372,8 +393,8 @@ def gd_settings(
     """Per-run settings as ``(R,)`` arrays, defaults from ``config``, every value checked.
 
     Args:
-        config: the defaults (its ``optimizer`` must be among ``optimizer_names``'s builders
-            only when no ``optimizer`` setting is given; the first optimiser is the default).
+        config: the defaults of every field (``optimizer`` defaults to index 0, the first of
+            the call's optimisers).
         settings: ``name -> (R,)`` values or a scalar, for names in :data:`GD_SWEEPABLE`;
             ``schedule``, ``optimizer`` and ``monitor`` may be names; ``patience`` and
             ``clip_norm`` may be None (off).
@@ -398,6 +419,7 @@ def gd_settings(
         "clip_norm": 0.0 if config.clip_norm is None else config.clip_norm,
         "l1": config.loss.l1,
         "l2": config.loss.l2,
+        "head_temperature": 0.0,
         "validation_fraction": config.validation_fraction,
         "epochs": config.epochs,
         "patience": NEVER if config.patience is None else config.patience,
@@ -451,6 +473,7 @@ def gd_settings(
         ("clip_norm", out["clip_norm"] >= 0, ">= 0 (0 or None: off)"),
         ("l1", out["l1"] >= 0, ">= 0"),
         ("l2", out["l2"] >= 0, ">= 0"),
+        ("head_temperature", out["head_temperature"] >= 0, ">= 0 (0: the spec's head)"),
         (
             "validation_fraction",
             (out["validation_fraction"] >= 0) & (out["validation_fraction"] <= 0.9),
@@ -539,7 +562,8 @@ class GDSweepResult:
     def run_config(self, i: int) -> GDConfig:
         """Run ``i``'s settings as a :class:`GDConfig` (full batch); the optimiser is named by
         ``optimizer_names[settings["optimizer"][i]]`` (``config.optimizer`` is kept when that
-        entry is a ready transformation)."""
+        entry is a ready transformation). A run with a training-head temperature trained as
+        :meth:`run_spec` with ``head="softmax", temperature=T`` (module docstring)."""
         s = {k: np.asarray(v)[i] for k, v in self.settings.items()}
         name = self.optimizer_names[int(s["optimizer"])]
         optimizer, kwargs = self.config.optimizer, self.config.optimizer_kwargs

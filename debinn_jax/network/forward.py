@@ -97,19 +97,13 @@ def _input_normalize(u: jax.Array) -> jax.Array:
     return (u - mu) / (_std(u, axis=0, keepdims=True) + EPS)
 
 
-def scores_t(spec: NetworkSpec, coords: Coords, x_t: jax.Array, flags: Flags = None) -> jax.Array:
-    """Head scores (pre-softmax) with samples on the last axis.
+def output_signals_t(
+    spec: NetworkSpec, coords: Coords, x_t: jax.Array, flags: Flags = None
+) -> jax.Array:
+    """The output layer's input signals z ``(n_classes, N)`` (before the head), samples on the
+    last axis. Both heads are increasing in z per sample, so ``argmax(z)`` is the prediction.
 
-    Args:
-        spec: the network.
-        coords: one coordinate pytree (no population axis).
-        x_t: inputs of shape ``(n_inputs, N)``.
-        flags: optional traced switches (see :data:`Flags`).
-
-    Returns:
-        ``(n_classes, N)`` scores s such that the class probabilities are ``softmax(s, axis=0)``:
-        ``z / (sum_c |z_c| + eps)`` for the reference head, ``z / T`` for the softmax head,
-        where ``z`` are the output layer's input signals (no output activation).
+    Args: as :func:`scores_t`.
     """
     weights = layer_weights(spec, coords, flags)
     groups = spec.group_counts()
@@ -130,8 +124,7 @@ def scores_t(spec: NetworkSpec, coords: Coords, x_t: jax.Array, flags: Flags = N
             shift = _expand_groups(coords[l]["shift"], n, groups[l - 1])
             z = scale * z + shift * jnp.sum(w, axis=0)[:, None]
         if l == L:
-            h = z
-            break
+            return z
         h = activation_fn(spec.activation, z)
         if act_norm:
             scale = coords[l]["scale"] if spec.shift_scale else None
@@ -142,9 +135,32 @@ def scores_t(spec: NetworkSpec, coords: Coords, x_t: jax.Array, flags: Flags = N
                 lambda h: h,
                 h,
             )
+    raise AssertionError("unreachable: the output layer returns")
+
+
+def scores_t(spec: NetworkSpec, coords: Coords, x_t: jax.Array, flags: Flags = None) -> jax.Array:
+    """Head scores (pre-softmax) with samples on the last axis.
+
+    Args:
+        spec: the network.
+        coords: one coordinate pytree (no population axis).
+        x_t: inputs of shape ``(n_inputs, N)``.
+        flags: optional traced switches (see :data:`Flags`).
+
+    Returns:
+        ``(n_classes, N)`` scores s such that the class probabilities are ``softmax(s, axis=0)``:
+        ``z / (sum_c |z_c| + eps)`` for the reference head, ``z / T`` for the softmax head,
+        where ``z`` are the output layer's input signals (:func:`output_signals_t`).
+    """
+    return head_scores(spec, output_signals_t(spec, coords, x_t, flags))
+
+
+def head_scores(spec: NetworkSpec, z: jax.Array) -> jax.Array:
+    """The spec's head on output signals ``z`` ``(K, N)``: ``z / (sum_c |z_c| + eps)``
+    (reference) or ``z / T`` (softmax); probabilities are ``softmax(scores, axis=0)``."""
     if spec.head == "reference":
-        return h / (jnp.sum(jnp.abs(h), axis=0, keepdims=True) + eps)
-    return h / spec.temperature
+        return z / (jnp.sum(jnp.abs(z), axis=0, keepdims=True) + spec.eps)
+    return z / spec.temperature
 
 
 def log_proba_t(

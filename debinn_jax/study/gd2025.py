@@ -55,6 +55,7 @@ GD_TABLE_KEYS = (
     "patience",
     "starts",
     "learning_rate",
+    "head_temperature",
 )
 
 
@@ -71,6 +72,8 @@ class GDProtocolConfig:
         batch: runs per compiled call.
         epochs, patience, starts: the values the design draws from (equally often).
         learning_rate: ``(low, high)`` of the log-uniform learning rate.
+        head_temperature: the training heads drawn from (0: the network's reference head;
+            T > 0: ``softmax(z / T)``, the same network and predictions).
         seeds, validation_size, validation_seed: as the 2025 GA's (re-runs, inner split).
     """
 
@@ -85,6 +88,7 @@ class GDProtocolConfig:
     patience: tuple[int, ...] = (50, 100, 200)
     starts: tuple[int, ...] = (4, 8)
     learning_rate: tuple[float, float] = (1e-3, 1e-1)
+    head_temperature: tuple[float, ...] = (0.0, 1.0, 10.0, 100.0)
     seeds: int = 10
     validation_size: float = 0.3
     validation_seed: int = 12345
@@ -112,6 +116,10 @@ class GDProtocolConfig:
         if lr[0] > lr[1]:
             raise bad("learning_rate", self.learning_rate, "low <= high")
         object.__setattr__(self, "learning_rate", (float(lr[0]), float(lr[1])))
+        temps = tuple(self.head_temperature)
+        if not temps or not all(isinstance(t, int | float) and t >= 0 for t in temps):
+            raise bad("head_temperature", self.head_temperature, "a list of numbers >= 0")
+        object.__setattr__(self, "head_temperature", tuple(float(t) for t in temps))
 
     def space(self) -> Any:
         """The :class:`~debinn_jax.execution.GDSpace` the design draws from."""
@@ -122,6 +130,7 @@ class GDProtocolConfig:
             epochs=self.epochs,
             patience=self.patience,
             starts=self.starts,
+            head_temperature=self.head_temperature,
         )
 
     def design(self) -> dict[str, Any]:
@@ -175,6 +184,7 @@ def _setting_values(rec: Mapping[str, Any]) -> dict[str, Any]:
     keys = ("optimizer", "learning_rate", "schedule", "epochs", "patience", "starts")
     out = {k: rec[k] for k in keys}
     out.update(init_scale=rec["init_scale"], l1=rec["l1"], l2=rec["l2"])
+    out.update(head_temperature=rec.get("head_temperature", 0.0))
     out.update(shift_scale=rec["shift_scale"], **rec["switches"], ga_setting=rec["ga_setting"])
     return out
 

@@ -269,9 +269,11 @@ def _gd2025_lines(g: Mapping[str, Any], rows: Mapping[tuple[str, str], Any], tas
         on = [k for k in ("shift_scale", "standardize_weights", "normalization",
                           "spatial_dropout") if v.get(k)]  # fmt: skip
         pen = [f"{k.upper()} {v[k]}" for k in ("l1", "l2") if v.get(k)]
+        t = v.get("head_temperature", 0.0)
+        head = "the reference head" if not t else f"trained through softmax(z / {t:g})"
         return (
-            f"{v['optimizer']} lr {v['learning_rate']:.3g}, {v['schedule']}, {v['epochs']} "
-            f"epochs, patience {v['patience']}, {v['starts']} starts, init scale "
+            f"{head}; {v['optimizer']} lr {v['learning_rate']:.3g}, {v['schedule']}, "
+            f"{v['epochs']} epochs, patience {v['patience']}, {v['starts']} starts, init scale "
             f"{v['init_scale']}; switches: {', '.join(on + pen) or 'none'} "
             f"(= GA setting S{v['ga_setting']})"
         )
@@ -283,7 +285,9 @@ def _gd2025_lines(g: Mapping[str, Any], rows: Mapping[tuple[str, str], Any], tas
         f"hyper-parameters: optimisers {[str(o) for o in space.get('optimizers', [])]}, "
         f"learning rate {space.get('learning_rate')}, epochs {space.get('epochs')}, patience "
         f"{space.get('patience')}, starts {space.get('starts')}, init scale "
-        f"{space.get('init_scale')}; design seed {design.get('design_seed')}); sweep on test: "
+        f"{space.get('init_scale')}, training head temperature (0: the reference head) "
+        f"{space.get('head_temperature', [0.0])}; design seed {design.get('design_seed')}); "
+        "sweep on test: "
         f"median test balanced accuracy {_fmt(g['grid_test_median'])}. Authors' protocol: "
         f"best on test **{g['test_picked']}** ({values(g['test_picked_values'])}). Honest "
         f"protocol: best on the inner validation split **{g['val_picked']}** "
