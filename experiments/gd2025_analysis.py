@@ -61,10 +61,10 @@ def _by_value(recs_test: list, recs_val: dict, key) -> dict:
     return out
 
 
-def analyse(study: Path, target: float) -> dict:
-    out: dict = {"target": target, "tasks": {}}
+def analyse(study: Path, target: float, gd_folder: str = "gd2025") -> dict:
+    out: dict = {"target": target, "gd_folder": gd_folder, "tasks": {}}
     for trainer in ("ga", "gd"):
-        root = study / f"{trainer}2025"
+        root = study / ("ga2025" if trainer == "ga" else gd_folder)
         if not root.is_dir():
             continue
         for task_dir in sorted(p for p in root.iterdir() if p.is_dir()):
@@ -80,6 +80,7 @@ def analyse(study: Path, target: float) -> dict:
                 "settings": len(test),
                 "test_quartiles": [float(q) for q in np.quantile(t, [0.25, 0.5, 0.75])],
                 "test_max": float(t.max()),
+                "train_bacc_median": float(np.median([r["train"]["BACC"] for r in test])),
                 "at_or_above_target": int(np.sum(t >= target)),
             }
             if len(paired) > 2:
@@ -99,8 +100,16 @@ def analyse(study: Path, target: float) -> dict:
             }
             if trainer == "gd":
                 entry["by_hyper_parameter"] = {
-                    k: _by_value(test, val, lambda r, k=k: r[k])
-                    for k in ("optimizer", "schedule", "epochs", "patience", "starts", "init_scale")
+                    k: _by_value(test, val, lambda r, k=k: r.get(k, 0.0))
+                    for k in (
+                        "optimizer",
+                        "schedule",
+                        "epochs",
+                        "patience",
+                        "starts",
+                        "init_scale",
+                        "head_temperature",
+                    )
                 }
                 lr = np.array([r["learning_rate"] for r in test])
                 bins = np.quantile(lr, [0, 0.25, 0.5, 0.75, 1.0])
@@ -126,13 +135,14 @@ def report(a: dict) -> str:
         "# The 2025 grids of the study, analysed",
         "",
         "Written by `experiments/gd2025_analysis.py` from the per-setting records of "
-        "`debinn reproduce` (same folder). Test balanced accuracy of every setting trained "
-        "once on the training split; validation: the same setting trained on the inner training "
-        "part and scored on the inner validation part.",
+        f"`debinn reproduce` (same folder; GD stages from `{a['gd_folder']}/`). Test balanced "
+        "accuracy of every setting trained once on the training split; validation: the same "
+        "setting trained on the inner training part and scored on the inner validation part.",
         "",
-        f"| task | trainer | settings | test BACC quartiles | max | settings >= {a['target']} "
-        "| Spearman(val, test) | test of the best 1 / 5 / 10 on validation | ties at val max |",
-        "|---|---|---:|---|---:|---:|---|---|---:|",
+        f"| task | trainer | settings | train BACC median | test BACC quartiles | max | "
+        f"settings >= {a['target']} | Spearman(val, test) | test of the best 1 / 5 / 10 on "
+        "validation | ties at val max |",
+        "|---|---|---:|---:|---|---:|---:|---|---|---:|",
     ]
     for task, tr in a["tasks"].items():
         for trainer, e in tr.items():
@@ -140,7 +150,8 @@ def report(a: dict) -> str:
             rho = e.get("validation_vs_test_spearman")
             top = e.get("top_by_validation", {})
             lines.append(
-                f"| {task} | {trainer.upper()} | {e['settings']} | {q} | {e['test_max']:.3f} | "
+                f"| {task} | {trainer.upper()} | {e['settings']} | {e['train_bacc_median']:.3f} | "
+                f"{q} | {e['test_max']:.3f} | "
                 f"{e['at_or_above_target']} | "
                 + ("-" if rho is None else f"{rho:+.2f} (p {e['validation_vs_test_p']:.2g})")
                 + " | "
@@ -185,10 +196,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--study", type=Path, default=Path("experiments/results/gd-vs-ga-2025"))
     parser.add_argument("--target", type=float, default=0.72)
+    parser.add_argument("--gd-folder", default="gd2025", help="the GD stages' folder under --study")
+    parser.add_argument("--name", default="analysis", help="output name (.json, .md)")
     args = parser.parse_args()
-    a = analyse(args.study, args.target)
-    (args.study / "analysis.json").write_text(json.dumps(a, indent=1) + "\n")
-    (args.study / "analysis.md").write_text(report(a))
+    a = analyse(args.study, args.target, args.gd_folder)
+    (args.study / f"{args.name}.json").write_text(json.dumps(a, indent=1) + "\n")
+    (args.study / f"{args.name}.md").write_text(report(a))
     print(report(a))
 
 
