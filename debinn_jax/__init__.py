@@ -19,7 +19,8 @@ only from here; everything else stays importable from its module (``debinn_jax.n
   ``fetch_dataset``, ``fetch_dlbcl``, ``fetch_hecktor_lite``.
 - Genetic algorithm (an evosax algorithm + the DEBI training loop) (``debinn_jax.ga``): ``DebiGA``,
   ``GAConfig``, ``GAResult``, ``make_runner``, ``train_ga``.
-- Gradient descent (optax) (``debinn_jax.gd``): ``GDConfig``, ``GDResult``, ``train_gd``.
+- Gradient descent (optax) (``debinn_jax.gd``): ``GDConfig``, ``GDResult``, ``train_gd``; many
+  full-batch GD runs (settings x seeds) in one compiled call: ``GDSweepResult``, ``run_many_gd``.
 - Many runs in one compiled call, over devices and processes (``debinn_jax.sweep``):
   ``SweepResult``, ``grid``, ``run_many``, ``stack_folds``.
 - scikit-learn estimator (``debinn_jax.estimator``): ``DEBIClassifier``.
@@ -28,7 +29,8 @@ only from here; everything else stays importable from its module (``debinn_jax.n
 - The authors' 2025 program: model files (``debinn_jax.authors``): ``AuthorsModel``,
   ``load_authors_model``.
 - The authors' 2025 program: execution folders and the regulariser grid (``debinn_jax.execution``):
-  ``GridRun``, ``grid_runs``, ``read_execution_settings``, ``regulariser_grid``, ``run_grid``.
+  ``GridRun``, ``grid_runs``, ``read_execution_settings``, ``regulariser_grid``, ``run_grid``;
+  its GD counterpart: ``GDGridRun``, ``GDSpace``, ``gd_grid_runs``, ``run_gd_grid``.
 - Long runs: a run stopped by a signal (``debinn_jax.stopping``): ``RunInterrupted``; a
   checkpoint that cannot be resumed (``debinn_jax.checkpoint``): ``CheckpointError``; the
   persistent compilation cache (``debinn_jax.cache``): ``disable_compilation_cache``,
@@ -107,7 +109,9 @@ _LAZY: dict[str, str] = {
         "debinn_jax.data",
     ),
     **dict.fromkeys(("DebiGA", "GAConfig", "GAResult", "make_runner", "train_ga"), "debinn_jax.ga"),
-    **dict.fromkeys(("GDConfig", "GDResult", "train_gd"), "debinn_jax.gd"),
+    **dict.fromkeys(
+        ("GDConfig", "GDResult", "GDSweepResult", "run_many_gd", "train_gd"), "debinn_jax.gd"
+    ),
     **dict.fromkeys(("SweepResult", "grid", "run_many", "stack_folds"), "debinn_jax.sweep"),
     **dict.fromkeys(("DEBIClassifier",), "debinn_jax.estimator"),
     **dict.fromkeys(
@@ -116,7 +120,17 @@ _LAZY: dict[str, str] = {
     ),
     **dict.fromkeys(("AuthorsModel", "load_authors_model"), "debinn_jax.authors"),
     **dict.fromkeys(
-        ("GridRun", "grid_runs", "read_execution_settings", "regulariser_grid", "run_grid"),
+        (
+            "GDGridRun",
+            "GDSpace",
+            "GridRun",
+            "gd_grid_runs",
+            "grid_runs",
+            "read_execution_settings",
+            "regulariser_grid",
+            "run_gd_grid",
+            "run_grid",
+        ),
         "debinn_jax.execution",
     ),
     **dict.fromkeys(("RunInterrupted",), "debinn_jax.stopping"),
@@ -138,7 +152,10 @@ __all__ = [
     "GAConfig",
     "GAResult",
     "GDConfig",
+    "GDGridRun",
     "GDResult",
+    "GDSpace",
+    "GDSweepResult",
     "GridRun",
     "HEADS",
     "KERNELS",
@@ -166,6 +183,7 @@ __all__ = [
     "fetch_dataset",
     "fetch_dlbcl",
     "fetch_hecktor_lite",
+    "gd_grid_runs",
     "grid",
     "grid_runs",
     "init_coords",
@@ -190,8 +208,10 @@ __all__ = [
     "predict",
     "read_execution_settings",
     "regulariser_grid",
+    "run_gd_grid",
     "run_grid",
     "run_many",
+    "run_many_gd",
     "save_model",
     "stack_folds",
     "stratified_kfold",
@@ -254,10 +274,14 @@ if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
         DEBIClassifier,
     )
     from debinn_jax.execution import (
+        GDGridRun,
+        GDSpace,
         GridRun,
+        gd_grid_runs,
         grid_runs,
         read_execution_settings,
         regulariser_grid,
+        run_gd_grid,
         run_grid,
     )
     from debinn_jax.ga import (
@@ -270,6 +294,8 @@ if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
     from debinn_jax.gd import (
         GDConfig,
         GDResult,
+        GDSweepResult,
+        run_many_gd,
         train_gd,
     )
     from debinn_jax.io import (

@@ -15,6 +15,16 @@ Three kinds of evidence, each a small pure function:
 :func:`trainability` runs the GD trainer over the head x weight-standardisation grid and
 reports, per variant, the training and validation outcome with these diagnostics, so the
 effect of the head and of weight standardisation on trainability is one call.
+
+The 2025 network (``NetworkSpec.reference_2025``) has its own sources of flat or starved
+gradients, measured by :func:`diagnose_2025` at one coordinate point: per-layer gradient norms
+(positions, shift-scale genes), the per-sample alignment overall and per layer
+(:func:`layer_alignment`), the share of cases in the two-class head's flat region
+(:func:`flat_head_fraction`: opposite-sign output signals give p = sigmoid(+-1) and no
+gradient), the share of position genes with no gradient at all (spatial dropout removes every
+connection of a point) and the share of hidden units that are negative for every case.
+:func:`mlp_alignment` gives the per-sample alignment of a plain MLP of the same sizes, the
+reference point of an ordinary network.
 """
 
 from __future__ import annotations
@@ -30,7 +40,7 @@ import numpy as np
 from debinn_jax.gd import GDConfig, init_starts, loss_and_logp, train_gd
 from debinn_jax.loss import LossConfig, class_weights, log_proba_terms
 from debinn_jax.network import Coords, NetworkSpec
-from debinn_jax.network.forward import log_proba_t
+from debinn_jax.network.forward import log_proba_t, scores_t
 
 _DEFAULT_LOSS = LossConfig()
 _DEFAULT_GD = GDConfig()
@@ -86,7 +96,7 @@ def loss_grad(
     spec: NetworkSpec, coords: Coords, X: Any, y: Any, loss: LossConfig = _DEFAULT_LOSS
 ) -> tuple[float, Coords]:
     """DEBI loss and its coordinate gradient on ``X`` ``(n, F)``, ``y`` ``(n,)``."""
-    x_t = jnp.asarray(X, jnp.float32).T
+    x_t = jnp.asarray(X, jnp.zeros(()).dtype).T
     y = jnp.asarray(y, jnp.int32)
     mask = jnp.ones(y.shape, x_t.dtype)
 
@@ -103,9 +113,10 @@ def per_sample_grads(
     """Flat gradient of each sample's loss term, shape ``(n, P)`` (P = number of genes).
 
     Class weights are computed on the whole set, so the mean of the rows is the full-batch
-    gradient.
+    gradient (without the L1/L2 penalty, which no sample owns). Computed in the default float
+    dtype (float64 under ``jax_enable_x64``).
     """
-    x_t = jnp.asarray(X, jnp.float32).T
+    x_t = jnp.asarray(X, jnp.zeros(()).dtype).T
     y = jnp.asarray(y, jnp.int32)
     flat, unravel = jax.flatten_util.ravel_pytree(coords)
     if loss.class_weights:
@@ -220,3 +231,163 @@ def trainability(
                 }
             )
     return rows
+
+
+# --------------------------------------------------------------------------------------------
+# the 2025 network
+
+
+def flat_head_fraction(spec: NetworkSpec, coords: Coords, X: Any) -> float:
+    """Share of cases in the two-class head's flat region (NaN for more than two classes).
+
+    With two classes the 2025 head's scores ``z / (|z_0| + |z_1|)`` differ by exactly 1 when
+    the output signals have opposite signs: p = sigmoid(+-1) whatever their size, so such a
+    case has a constant loss and no gradient.
+    """
+    if spec.n_classes != 2:
+        return float("nan")
+    s = scores_t(spec, coords, jnp.asarray(X, jnp.zeros(()).dtype).T)
+    return float(jnp.mean(jnp.sign(s[0]) != jnp.sign(s[1])))
+
+
+def _layer_slices(coords: Coords) -> list[slice]:
+    """Where each layer's genes lie in ``ravel_pytree(coords)``'s flat vector."""
+    out, start = [], 0
+    for layer in coords:
+        n = sum(int(np.prod(v.shape)) for v in jax.tree_util.tree_leaves(layer))
+        out.append(slice(start, start + n))
+        start += n
+    return out
+
+
+def layer_alignment(per_sample: Any, coords: Coords) -> list[dict[str, float]]:
+    """:func:`gradient_conflict` of each layer's genes alone (input layer first).
+
+    Args:
+        per_sample: ``(n, P)`` per-sample gradients (:func:`per_sample_grads`).
+        coords: the coordinates they belong to (for the layer boundaries).
+    """
+    g = jnp.asarray(per_sample)
+    return [gradient_conflict(g[:, sl]) for sl in _layer_slices(coords)]
+
+
+def _dead_hidden(spec: NetworkSpec, coords: Coords, X: Any) -> float:
+    """Share of hidden neurons whose input signal is negative (or 0) for every case."""
+    from debinn_jax.network import layer_weights
+
+    h = jnp.asarray(X, jnp.zeros(()).dtype).T
+    weights = layer_weights(spec, coords)
+    dead, total = 0, 0
+    for l, w in enumerate(weights[:-1], start=1):
+        z = w.T @ h
+        dead += int(jnp.sum(jnp.all(z <= 0, axis=1)))
+        total += z.shape[0]
+        h = jnp.where(z >= 0, z, 0.01 * z)
+        if spec.normalization == "activation":
+            from debinn_jax.network import group_normalize
+
+            layer = coords[l]
+            h = group_normalize(
+                h, spec.group_counts()[l - 1], layer.get("scale"), layer.get("shift"), spec.eps
+            )
+    return dead / max(total, 1)
+
+
+def _spread_subset(y: np.ndarray, n: int) -> np.ndarray:
+    """``n`` case indices spread evenly over every class (all cases when there are fewer)."""
+    if n >= y.size:
+        return np.arange(y.size)
+    order = np.argsort(y, kind="stable")  # classes in blocks, cases in order within them
+    return np.sort(order[np.linspace(0, y.size - 1, n).round().astype(int)])
+
+
+def diagnose_2025(
+    spec: NetworkSpec,
+    coords: Coords,
+    X: Any,
+    y: Any,
+    loss: LossConfig | None = None,
+    per_sample_cases: int | None = 256,
+) -> dict[str, Any]:
+    """Gradient diagnostics of one network at one coordinate point.
+
+    Args:
+        spec: the network (its switches as it trains).
+        coords: one coordinate pytree.
+        X, y: the cases ``(n, F)``, ``(n,)`` the loss is taken on.
+        loss: the loss (default: ``LossConfig.reference_2025()``).
+        per_sample_cases: at most this many cases (spread over the classes) for the per-sample
+            statistics (the Jacobian is ``cases x genes``); None = all.
+
+    Returns:
+        ``loss``; ``grad_norm`` (whole gradient, penalty included) and ``layer_norms``
+        (input layer first); ``rms_position`` / ``rms_scale`` / ``rms_shift`` (root mean
+        square per gene of each kind); ``zero_position_genes`` (share of position genes with
+        an exactly zero gradient); ``alignment`` (:func:`gradient_conflict` of the per-sample
+        gradients), ``alignment_active`` (the same over the cases whose gradient is not zero:
+        cases in the flat head region give zero vectors) and ``layer_alignment``;
+        ``zero_gradient_cases`` (their share); ``flat_head`` (:func:`flat_head_fraction`);
+        ``dead_hidden`` (share of hidden neurons negative for every case).
+    """
+    loss = loss or LossConfig.reference_2025()
+    value, grads = loss_grad(spec, coords, X, y, loss)
+    br = grad_breakdown(grads)
+    pos = np.concatenate(
+        [np.asarray(g[n]).ravel() for g in grads for n in ("soma", "axon") if n in g]
+    )
+    y_np = np.asarray(y)
+    sub = _spread_subset(y_np, y_np.size if per_sample_cases is None else per_sample_cases)
+    per_sample = per_sample_grads(spec, coords, np.asarray(X)[sub], y_np[sub], loss)
+    norms = np.linalg.norm(np.asarray(per_sample), axis=1)
+    active = norms > 1e-12 * max(float(norms.max()), 1e-300)
+    layer_norms = np.sqrt(sum(np.square(br[k]) for k in KINDS))  # (L + 1,): all genes of a layer
+    return {
+        "loss": value,
+        "grad_norm": float(np.sqrt(np.sum(np.square(layer_norms)))),
+        "layer_norms": [float(v) for v in layer_norms],
+        "rms_position": float(np.sqrt(np.mean(np.square(pos)))),
+        "rms_scale": float(br["rms_scale"]),
+        "rms_shift": float(br["rms_shift"]),
+        "zero_position_genes": float(np.mean(pos == 0.0)),
+        "alignment": gradient_conflict(per_sample),
+        "alignment_active": (gradient_conflict(per_sample[active]) if active.sum() > 1 else None),
+        "zero_gradient_cases": float(np.mean(~active)),
+        "layer_alignment": layer_alignment(per_sample, coords),
+        "flat_head": flat_head_fraction(spec, coords, X),
+        "dead_hidden": _dead_hidden(spec, coords, X),
+    }
+
+
+def mlp_alignment(
+    sizes: tuple[int, ...], X: Any, y: Any, key: jax.Array, n_classes: int | None = None
+) -> dict[str, float]:
+    """Per-sample gradient alignment (:func:`gradient_conflict`) of a plain MLP at its
+    initialisation: layers ``sizes`` (inputs, hidden...; outputs from ``n_classes`` or the
+    labels), He-normal weights, zero biases, leaky ReLU, class-weighted cross-entropy. The
+    reference point of an ordinary network for the DEBI-NN figures."""
+    X = jnp.asarray(X, jnp.zeros(()).dtype)
+    y = jnp.asarray(y, jnp.int32)
+    k = int(n_classes or int(jnp.max(y)) + 1)
+    dims = (*sizes, k)
+    keys = jax.random.split(key, len(dims) - 1)
+    params = [
+        (
+            jax.random.normal(kk, (a, b), X.dtype) * jnp.sqrt(2.0 / a),
+            jnp.zeros((b,), X.dtype),
+        )
+        for kk, a, b in zip(keys, dims[:-1], dims[1:])
+    ]
+    beta = class_weights(y, k, jnp.ones(y.shape, X.dtype), "2025")
+    flat, unravel = jax.flatten_util.ravel_pytree(params)
+
+    def per_case(v: jax.Array) -> jax.Array:
+        h = X
+        layers = unravel(v)
+        for i, (w, b) in enumerate(layers):
+            h = h @ w + b
+            if i < len(layers) - 1:
+                h = jnp.where(h >= 0, h, 0.01 * h)
+        logp = jax.nn.log_softmax(h, axis=1)
+        return -beta[y] * logp[jnp.arange(y.shape[0]), y]
+
+    return gradient_conflict(jax.jacrev(per_case)(flat))

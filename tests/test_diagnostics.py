@@ -109,3 +109,80 @@ def test_trainability_grid_runs() -> None:
     for r in rows:
         assert 0.0 <= r["val_bacc"] <= 1.0
         assert set(r["grad_init"]) == {f"rms_{k}" for k in KINDS}
+
+
+# --------------------------------------------------------------------------------------------
+# the 2025 network
+
+
+def test_flat_head_fraction_counts_opposite_sign_outputs() -> None:
+    from debinn_jax.diagnostics import flat_head_fraction
+    from debinn_jax.network import log_proba
+
+    spec = NetworkSpec.reference_2025(3, (9,), 2, normalization="activation")
+    X, _ = _data(40)
+    coords = init_coords(jax.random.key(4), spec)
+    # opposite-sign output signals give scores differing by exactly 1: |log p0 - log p1| = 1
+    # (same signs: less than 1); from the public log_proba, samples first
+    lp = np.asarray(log_proba(spec, coords, jnp.asarray(X)), np.float64)
+    expected = np.mean(np.abs(lp[:, 0] - lp[:, 1]) > 1.0 - 1e-5)
+    assert 0.0 < expected < 1.0
+    assert flat_head_fraction(spec, coords, X) == pytest.approx(expected)
+    three = NetworkSpec.reference_2025(3, (9,), 3)
+    assert np.isnan(flat_head_fraction(three, init_coords(jax.random.key(0), three), X))
+
+
+def test_layer_alignment_splits_the_flat_gradient_by_layer() -> None:
+    from debinn_jax.diagnostics import layer_alignment
+
+    coords = init_coords(jax.random.key(0), SPEC)
+    n_genes = [sum(v.size for v in jax.tree_util.tree_leaves(layer)) for layer in coords]
+    # two cases: identical on layer 0, opposite on layer 1, orthogonal-ish on layer 2
+    rows = []
+    for sign in (1.0, -1.0):
+        parts = [np.ones(n_genes[0]), sign * np.ones(n_genes[1]), np.zeros(n_genes[2])]
+        rows.append(np.concatenate(parts))
+    per_sample = np.stack(rows)
+    per_sample[1, -1] = 1.0
+    per_sample[0, -2] = 1.0
+    out = layer_alignment(per_sample, coords)
+    assert len(out) == 3
+    assert out[0]["mean_cosine"] == pytest.approx(1.0)
+    assert out[1]["mean_cosine"] == pytest.approx(-1.0) and out[1]["conflict"] == 1.0
+    assert out[2]["mean_cosine"] == pytest.approx(0.0)
+
+
+def test_diagnose_2025_sees_removed_points_and_flat_cases() -> None:
+    from debinn_jax.diagnostics import diagnose_2025
+
+    spec = NetworkSpec.reference_2025(3, (6,), 2, normalization="none", spatial_dropout=True)
+    X, y = _data(30)
+    coords = list(init_coords(jax.random.key(1), spec))
+    coords[0] = {"axon": coords[0]["axon"].at[2].set(jnp.array([9.0, 9.0, 9.0]))}
+    d = diagnose_2025(spec, tuple(coords), X, y, per_sample_cases=16)
+    assert set(d) >= {"loss", "grad_norm", "layer_norms", "alignment", "flat_head"}
+    # input 2's connections are all removed: its 3 genes (of 3*3 + 6*6 + 2*3 = 51) are dead
+    assert d["zero_position_genes"] >= 3 / 51 - 1e-12
+    assert len(d["layer_norms"]) == 3 and d["grad_norm"] > 0
+    assert 0.0 <= d["zero_gradient_cases"] <= 1.0
+    assert -1.0 <= d["alignment"]["mean_cosine"] <= 1.0
+
+
+def test_mlp_alignment_of_a_linear_model_by_hand() -> None:
+    """No hidden layer: the per-case gradient of -beta_y log softmax(W^T x + b)_y is
+    beta_y (p - onehot(y)) for b and x (p - onehot(y))^T beta_y for W (by hand in numpy)."""
+    from debinn_jax.diagnostics import gradient_conflict, mlp_alignment
+
+    X, y = _data(12)
+    key = jax.random.key(3)
+    out = mlp_alignment((3,), X, y, key, n_classes=2)
+    w = np.asarray(jax.random.normal(jax.random.split(key, 1)[0], (3, 2))) * np.sqrt(2.0 / 3.0)
+    logits = X @ w
+    p = np.exp(logits - logits.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    beta = 1.0 - np.bincount(y, minlength=2) / len(y)
+    err = beta[y][:, None] * (p - np.eye(2)[y])
+    rows = np.concatenate([(X[:, :, None] * err[:, None, :]).reshape(len(y), -1), err], axis=1)
+    ref = gradient_conflict(jnp.asarray(rows))
+    for k in ("mean_cosine", "conflict", "signal_to_noise"):
+        assert out[k] == pytest.approx(ref[k], rel=1e-4, abs=1e-6)

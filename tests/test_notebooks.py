@@ -111,3 +111,36 @@ def test_notebook_runs_on_tiny_budget(name: str, tmp_path: Path, monkeypatch) ->
         assert pngs, "the notebook drew no figure"
     for png in pngs:
         assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.slow
+def test_executed_notebook_04_runs_on_tiny_budget(tmp_path: Path, monkeypatch) -> None:
+    """04_ga_vs_gd_2025 is committed executed (its table and figures are the record); its
+    code still runs on a tiny budget and shows what it is for: the like-for-like table read
+    from the committed results file, both trainers on the 2025 network, the decision
+    boundaries."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    path = NOTEBOOKS / "04_ga_vs_gd_2025.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.get("outputs") for c in code), "04 is committed executed (with outputs)"
+    for c in code:
+        c["outputs"] = []
+    monkeypatch.setenv("DEBINN_NOTEBOOK_BUDGET", "tiny")
+    monkeypatch.setenv("DEBINN_NOTEBOOK_OUT", str(tmp_path / "figures"))
+    before = sorted(p.name for p in NOTEBOOKS.iterdir())
+    client = NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
+    )
+    client.execute()
+    assert sorted(p.name for p in NOTEBOOKS.iterdir()) == before
+    text = "".join(
+        o.get("text", "") + "".join(o.get("data", {}).get("text/markdown", ""))
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+    )
+    assert "GA − GD" in text and "honest protocol" in text
+    assert (tmp_path / "figures" / "moons_2025_boundaries.png").read_bytes()[:4] == b"\x89PNG"

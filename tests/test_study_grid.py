@@ -276,6 +276,7 @@ def test_study_config_ga2025_errors(tmp_path):
 def test_repository_configs_hold_the_published_architectures():
     configs = {c.task.name: c for c in study.load_configs(study.default_config_dir())}
     assert configs["dlbcl"].ga2025.hidden == (85, 64)
-    assert configs["dlbcl"].ga2025.precision == "float64"
+    assert configs["dlbcl"].ga2025.precision == "float32"
     assert configs["hecktor"].ga2025.hidden == (180,)
-    assert configs["moons"].ga2025 is None and configs["ctg"].ga2025 is None
+    # no published grid: the authors' 1H rule (5 f hidden neurons)
+    assert configs["moons"].ga2025.hidden == (10,) and configs["ctg"].ga2025.hidden == (105,)

@@ -21,6 +21,8 @@ Layout, one module per step: :mod:`~debinn_jax.execution.settings` (reading
 :mod:`~debinn_jax.execution.jobs` (an execution folder of the authors' repository -> a
 :class:`GridJob` with its data and their results; the overall table of many grids),
 :mod:`~debinn_jax.execution.grid` (running the runs on the folds, outputs and resume),
+:mod:`~debinn_jax.execution.gd_grid` (the GD counterpart of the regulariser grid: the same
+regulariser switches with GD hyper-parameters, run with the same outputs and resume rules),
 :mod:`~debinn_jax.execution.lock` (several processes on one output folder),
 :mod:`~debinn_jax.execution.progress` (the ETA), :mod:`~debinn_jax.execution.cost` (FLOPs,
 phases, matmul peak: the cost report), :mod:`~debinn_jax.execution.compare` (a grid against
@@ -35,6 +37,15 @@ from debinn_jax.execution.cost import (
     matmul_peak,
     population_flops,
     run_flops,
+)
+from debinn_jax.execution.gd_grid import (
+    GD_REGULARISER_BITS,
+    GDGridRun,
+    GDSpace,
+    gd_compile_group,
+    gd_grid_runs,
+    optimizer_label,
+    run_gd_grid,
 )
 from debinn_jax.execution.grid import (
     SUMMARY_METRICS,
@@ -73,6 +84,9 @@ from debinn_jax.execution.translate import (
 
 __all__ = [
     "BASE_COLUMN",
+    "GD_REGULARISER_BITS",
+    "GDGridRun",
+    "GDSpace",
     "GRID_BITS",
     "INERT_KEYS",
     "SETTINGS_FILE",
@@ -91,12 +105,15 @@ __all__ = [
     "compile_group",
     "compile_timer",
     "cost_report",
+    "gd_compile_group",
+    "gd_grid_runs",
     "grid_run",
     "grid_runs",
     "grid_setting",
     "individual_flops",
     "inert_keys",
     "matmul_peak",
+    "optimizer_label",
     "population_flops",
     "precision",
     "prepare_job",
@@ -107,6 +124,7 @@ __all__ = [
     "replay_report",
     "replay_run",
     "run_flops",
+    "run_gd_grid",
     "run_grid",
     "select_columns",
     "settings_file",

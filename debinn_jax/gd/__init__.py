@@ -43,6 +43,8 @@ The package, one module per responsibility:
 * :mod:`~debinn_jax.gd.step`: the pure building blocks (balanced accuracy, loss and log-probs,
   gradient norms, z sign flips) and the compiled training chunk.
 * :mod:`~debinn_jax.gd.train`: :func:`train_gd` and :class:`GDResult`, the host side.
+* :mod:`~debinn_jax.gd.sweep`: :func:`run_many_gd` and :class:`GDSweepResult`, many full-batch
+  runs (settings x seeds) in one compiled call, the counterpart of the GA's ``run_many``.
 """
 
 from debinn_jax.data.splits import stratified_holdout
@@ -61,20 +63,38 @@ from debinn_jax.gd.step import (
     loss_and_logp,
     z_sign_flips,
 )
+from debinn_jax.gd.sweep import (
+    GD_FLAG_FIELDS,
+    GD_FLOAT_FIELDS,
+    GD_INT_FIELDS,
+    GD_SWEEPABLE,
+    GDSweepResult,
+    gd_settings,
+    relative_rate,
+    run_many_gd,
+)
 from debinn_jax.gd.train import GDResult, train_gd
 
 __all__ = [
+    "GD_FLAG_FIELDS",
+    "GD_FLOAT_FIELDS",
+    "GD_INT_FIELDS",
     "GD_NETWORK_OPTIONS",
+    "GD_SWEEPABLE",
     "MONITORS",
     "SCHEDULES",
     "GDConfig",
     "GDResult",
+    "GDSweepResult",
     "balanced_accuracy_t",
+    "gd_settings",
     "init_starts",
     "layer_grad_norms",
     "loss_and_logp",
     "make_optimizer",
     "make_schedule",
+    "relative_rate",
+    "run_many_gd",
     "stratified_holdout",
     "train_gd",
     "z_sign_flips",

@@ -1,11 +1,11 @@
 """The forward pass of a DEBI-NN (spec section 3; DEBINN-2025 section 3).
 
 Hidden activations, the 2022 input normalisation and the 2025 per-group activation
-normalisation; the head scores with samples on the last axis (:func:`scores_t`,
-:func:`log_proba_t`: the trainers' internal layout, not exported from
-:mod:`debinn_jax.network`); and on rows of samples, the public layout ``(n, n_inputs)``: the
-jit-compiled :func:`apply` and :func:`predict`, :func:`log_proba`, and :func:`model_proba`,
-the batch-invariant prediction of trained models.
+normalisation; the head scores with samples on the last axis (:func:`output_signals_t`,
+:func:`head_scores`, :func:`scores_t`, :func:`log_proba_t`: the trainers' internal layout, not
+exported from :mod:`debinn_jax.network`); and on rows of samples, the public layout
+``(n, n_inputs)``: the jit-compiled :func:`apply` and :func:`predict`, :func:`log_proba`, and
+:func:`model_proba`, the batch-invariant prediction of trained models.
 """
 
 from __future__ import annotations
@@ -101,28 +101,20 @@ def _input_normalize(u: jax.Array) -> jax.Array:
     return (u - mu) / (_std(u, axis=0, keepdims=True) + EPS)
 
 
-def scores_t(
+def output_signals_t(
     spec: NetworkSpec,
     coords: Coords,
     x_t: jax.Array,
     flags: Flags = None,
     weights: list[jax.Array] | None = None,
 ) -> jax.Array:
-    """Head scores (pre-softmax) with samples on the last axis.
+    """The output layer's input signals z ``(n_classes, N)`` (before the head), samples on the
+    last axis. Both heads are increasing in z per sample, so ``argmax(z)`` is the prediction.
 
-    Args:
-        spec: the network.
-        coords: one coordinate pytree (no population axis).
-        x_t: inputs of shape ``(n_inputs, N)``.
-        flags: optional traced switches (see :data:`Flags`).
-        weights: the network's weight matrices if already computed
-            (:func:`~debinn_jax.network.weights.layer_weights` of ``coords`` and ``flags``),
-            so that a caller that also needs them (the L1/L2 penalty) computes them once.
+    Internal layout of the trainers (the GD sweep's training-head temperature scores these
+    signals itself); not exported from :mod:`debinn_jax.network`.
 
-    Returns:
-        ``(n_classes, N)`` scores s such that the class probabilities are ``softmax(s, axis=0)``:
-        ``z / (sum_c |z_c| + eps)`` for the reference head, ``z / T`` for the softmax head,
-        where ``z`` are the output layer's input signals (no output activation).
+    Args: as :func:`scores_t`.
     """
     if weights is None:
         weights = layer_weights(spec, coords, flags)
@@ -144,8 +136,7 @@ def scores_t(
             shift = _expand_groups(coords[l]["shift"], n, groups[l - 1])
             z = scale * z + shift * jnp.sum(w, axis=0)[:, None]
         if l == L:
-            h = z
-            break
+            return z
         h = activation_fn(spec.activation, z)
         if act_norm:
             scale = coords[l]["scale"] if spec.shift_scale else None
@@ -156,9 +147,42 @@ def scores_t(
                 lambda h: h,
                 h,
             )
+    raise AssertionError("unreachable: the output layer returns")
+
+
+def scores_t(
+    spec: NetworkSpec,
+    coords: Coords,
+    x_t: jax.Array,
+    flags: Flags = None,
+    weights: list[jax.Array] | None = None,
+) -> jax.Array:
+    """Head scores (pre-softmax) with samples on the last axis.
+
+    Args:
+        spec: the network.
+        coords: one coordinate pytree (no population axis).
+        x_t: inputs of shape ``(n_inputs, N)``.
+        flags: optional traced switches (see :data:`Flags`).
+        weights: the network's weight matrices if already computed
+            (:func:`~debinn_jax.network.weights.layer_weights` of ``coords`` and ``flags``),
+            so that a caller that also needs them (the L1/L2 penalty) computes them once.
+
+    Returns:
+        ``(n_classes, N)`` scores s such that the class probabilities are ``softmax(s, axis=0)``:
+        ``z / (sum_c |z_c| + eps)`` for the reference head, ``z / T`` for the softmax head,
+        where ``z`` are the output layer's input signals (:func:`output_signals_t`).
+    """
+    return head_scores(spec, output_signals_t(spec, coords, x_t, flags, weights))
+
+
+def head_scores(spec: NetworkSpec, z: jax.Array) -> jax.Array:
+    """The spec's head on output signals ``z`` ``(K, N)`` (samples last, as
+    :func:`output_signals_t`): ``z / (sum_c |z_c| + eps)`` (reference) or ``z / T`` (softmax);
+    probabilities are ``softmax(scores, axis=0)``."""
     if spec.head == "reference":
-        return h / (jnp.sum(jnp.abs(h), axis=0, keepdims=True) + eps)
-    return h / spec.temperature
+        return z / (jnp.sum(jnp.abs(z), axis=0, keepdims=True) + spec.eps)
+    return z / spec.temperature
 
 
 def log_proba_t(

@@ -61,13 +61,22 @@ from debinn_jax.study.config import (
     load_configs,
     load_study_config,
 )
+from debinn_jax.study.gd2025 import (
+    GD_PROTOCOL_METHODS,
+    PAIRED_WITH,
+    GDProtocolConfig,
+    gd_protocols,
+)
 from debinn_jax.study.grid import PROTOCOL_METHODS, GridProtocolConfig, grid_protocols
 from debinn_jax.study.report import (
     _fmt,
     bootstrap_ci,
+    comparisons_2025,
+    like_for_like_table,
     machine_description,
     make_figures,
     mean_sd,
+    paired_comparison,
     summarize,
     verdict,
     verdict_2025,
@@ -106,8 +115,11 @@ __all__ = [
     "BaselineConfig",
     "ConfigError",
     "DataMissing",
+    "GD_PROTOCOL_METHODS",
+    "GDProtocolConfig",
     "GridProtocolConfig",
     "MethodOutcome",
+    "PAIRED_WITH",
     "PaperFigures",
     "ResumeError",
     "SelectionConfig",
@@ -117,22 +129,27 @@ __all__ = [
     "TaskData",
     "bootstrap_ci",
     "checkpoint_path",
+    "comparisons_2025",
     "default_config_dir",
     "default_data_dir",
     "expected_data_path",
     "fit_ga_runs",
+    "gd_protocols",
     "grid_protocols",
     "inner_split",
+    "like_for_like_table",
     "load_configs",
     "load_study_config",
     "machine_description",
     "make_figures",
     "mean_sd",
+    "paired_comparison",
     "prepare_task",
     "run_baseline",
     "run_ga",
     "run_ga2025",
     "run_gd",
+    "run_gd2025",
     "run_key",
     "run_study",
     "scale_features",
@@ -277,6 +294,53 @@ def run_ga2025(
     return details
 
 
+def run_gd2025(
+    cfg: StudyConfig,
+    data: TaskData,
+    out: Path,
+    base: Mapping[str, Any],
+    say: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """The GD sweep on the 2025 network under the authors' and the honest protocol
+    (:func:`debinn_jax.study.gd2025.gd_protocols`) on seed 0's split, with the 2025 GA's inner
+    validation split (same cases, same scaling).
+
+    Returns:
+        The protocols' details plus ``"records"`` (study records of
+        :data:`~debinn_jax.study.gd2025.GD_PROTOCOL_METHODS`).
+    """
+    g = cfg.gd2025
+    assert g is not None
+    s0 = data.splits[0]
+    fit, val = inner_split(s0, g.validation_size, g.validation_seed, cfg.task.standardize)
+    name = cfg.task.name
+    say(
+        f"[{name}] gd2025: {g.settings} GD settings on the 2025 network {g.architecture} "
+        f"{g.hidden} ({g.precision}), on test and on the inner validation split "
+        f"({len(fit[1])} / {len(val[1])} cases); then {g.seeds} seeds per picked setting"
+    )
+    t0 = time.perf_counter()
+    records, details = gd_protocols(
+        g,
+        (s0.X_train, s0.y_train),
+        (s0.X_test, s0.y_test),
+        fit,
+        val,
+        fold_name=Path(cfg.task.path).name or "Fold-1",
+        out=out,
+        base={**base, "architecture": f"2025 {g.architecture}", "hidden": list(g.hidden)},
+        progress=lambda line: say(f"[{name}] gd2025 {line}"),
+    )
+    for method in GD_PROTOCOL_METHODS:
+        vals = [r["test_balanced_accuracy"] for r in records if r["method"] == method]
+        m, sd = mean_sd(vals)
+        say(f"[{name}] {method}: test balanced accuracy {_fmt(m)} ± {_fmt(sd)} ({len(vals)} runs)")
+    details["total_seconds"] = time.perf_counter() - t0
+    details["output"] = str(out)
+    details["records"] = records
+    return details
+
+
 def run_study(
     configs: Sequence[StudyConfig],
     *,
@@ -352,6 +416,7 @@ def run_study(
         "tasks": [],
         "records": [],
         "summary": [],
+        "comparisons_2025": [],
         "figures": [],
     }
     old_entries: dict[str, dict[str, Any]] = {}
@@ -377,8 +442,8 @@ def run_study(
         parts = []
         for t in results["tasks"]:
             for m in t.get("methods", []):
-                if m == "ga2025":
-                    parts.append(f"{t['name']} ga2025 {'done' if t.get('ga2025') else 'not done'}")
+                if m in ("ga2025", "gd2025"):
+                    parts.append(f"{t['name']} {m} {'done' if t.get(m) else 'not done'}")
                 else:
                     parts.append(f"{t['name']} {m} {counts.get((t['name'], m), 0)}/{t['seeds']}")
         head = "complete" if final else "partial (running, or interrupted: resume with --resume)"
@@ -386,6 +451,7 @@ def run_study(
 
     def save(final: bool = False) -> None:
         results["summary"] = summarize(results["records"], seed=bootstrap_seed)
+        results["comparisons_2025"] = comparisons_2025(results["records"], seed=bootstrap_seed)
         results["meta"]["total_seconds"] = time.perf_counter() - t_start
         results["meta"]["status"] = status(final)
         write_json_atomic(out / "results.json", _jsonable(results))
@@ -428,15 +494,20 @@ def run_study(
                 m in ("ga", "gd")
                 or m in cfg.baselines.methods
                 or (m == "ga2025" and cfg.ga2025 is not None)
+                or (m == "gd2025" and cfg.gd2025 is not None)
             )
         ]
         if old_entry is not None and old_entry.get("selection"):
             selection = old_entry["selection"]  # chosen before (--resume)
-        elif any(m != "ga2025" for m in todo):
+        elif any(m not in ("ga2025", "gd2025") for m in todo):
             selection = select_architecture(cfg, data, progress=progress)
         else:  # the 2025 grid has its own architecture: nothing to select
             first = cfg.select if cfg.select != "validation" else cfg.candidates[0][0]
-            selection = {"selected": first, "method": "not used (only ga2025 ran)", "scores": {}}
+            selection = {
+                "selected": first,
+                "method": "not used (only the 2025 grids ran)",
+                "scores": {},
+            }
         arch = selection["selected"]
         hidden = cfg.hidden_of(arch)
         spec_ga = cfg.spec("ga", arch, data.n_features, data.n_classes)
@@ -465,8 +536,9 @@ def run_study(
             baselines=dataclasses.asdict(cfg.baselines),
             paper=dataclasses.asdict(cfg.paper),
         )
-        if old_entry is not None and old_entry.get("ga2025"):
-            entry["ga2025"] = old_entry["ga2025"]
+        for key in ("ga2025", "gd2025"):
+            if old_entry is not None and old_entry.get(key):
+                entry[key] = old_entry[key]
         results["tasks"].append(entry)  # the summary shows the task while it runs
         save()
         s0 = data.splits[0]
@@ -493,6 +565,21 @@ def run_study(
                     if not (r.get("task") == task.name and r.get("method") in PROTOCOL_METHODS)
                 ] + records
                 entry["ga2025"] = details
+                save()
+                continue
+            if method == "gd2025":
+                assert cfg.gd2025 is not None
+                if entry.get("gd2025"):
+                    say(f"[{task.name}] gd2025: finished before (--resume)")
+                    continue
+                details = run_gd2025(cfg, data, out / "gd2025" / task.name, base, say)
+                records = details.pop("records")
+                results["records"] = [
+                    r
+                    for r in results["records"]
+                    if not (r.get("task") == task.name and r.get("method") in GD_PROTOCOL_METHODS)
+                ] + records
+                entry["gd2025"] = details
                 save()
                 continue
             finished = done.get(method, {})

@@ -19,6 +19,13 @@ from debinn_jax.settings import (
     setting_names,
     setting_value,
 )
+from debinn_jax.study.gd2025 import (
+    GD_PROTOCOL_LABELS,
+    GD_PROTOCOL_METHODS,
+    GD_TABLE_KEYS,
+    GDProtocolConfig,
+    gd_protocol_config,
+)
 from debinn_jax.study.grid import (
     PROTOCOL_LABELS,
     PROTOCOL_METHODS,
@@ -27,10 +34,12 @@ from debinn_jax.study.grid import (
 
 TASK_KINDS = ("moons", "fold", "table")
 BASELINES = ("logreg", "random_forest", "mlp")
-METHODS = ("ga", "gd", *BASELINES, "ga2025")
+METHODS = ("ga", "gd", *BASELINES, "ga2025", "gd2025")
 """What ``--methods`` accepts; ``ga2025`` runs the 2025 GA's regulariser grid under two
-protocols (tasks with a ``[ga2025]`` table only; see :mod:`debinn_jax.study.grid`)."""
-ROW_METHODS = ("ga", "gd", *BASELINES, *PROTOCOL_METHODS)
+protocols (tasks with a ``[ga2025]`` table only; see :mod:`debinn_jax.study.grid`), ``gd2025``
+the GD sweep on the same network under the same protocols (tasks with a ``[gd2025]`` table;
+:mod:`debinn_jax.study.gd2025`)."""
+ROW_METHODS = ("ga", "gd", *BASELINES, *PROTOCOL_METHODS, *GD_PROTOCOL_METHODS)
 """The ``method`` values of the records, in table order."""
 METHOD_LABELS = {
     "ga": "DEBI-NN GA",
@@ -39,6 +48,7 @@ METHOD_LABELS = {
     "random_forest": "random forest",
     "mlp": "MLP (same hidden sizes)",
     **PROTOCOL_LABELS,
+    **GD_PROTOCOL_LABELS,
 }
 RECORD_FIELDS = (
     "task",
@@ -176,6 +186,8 @@ class StudyConfig:
         paper: the paper's figures.
         quick: whether the ``[quick]`` overrides were applied.
         ga2025: the 2025 GA's grid protocols (``[ga2025]``), or None.
+        gd2025: the GD sweep's protocols on the same network (``[gd2025]``, completed from
+            ``[ga2025]``), or None.
     """
 
     path: Path
@@ -193,6 +205,7 @@ class StudyConfig:
     quick: bool = False
     batch_seeds: bool = False
     ga2025: GridProtocolConfig | None = None
+    gd2025: GDProtocolConfig | None = None
 
     def hidden_of(self, name: str) -> tuple[int, ...]:
         """Hidden sizes of candidate ``name``."""
@@ -219,8 +232,19 @@ _SECTIONS: dict[str, tuple[type, tuple[str, ...]]] = {
     "baselines": (BaselineConfig, setting_names(BaselineConfig)),
     "paper": (PaperFigures, setting_names(PaperFigures)),
     "ga2025": (GridProtocolConfig, setting_names(GridProtocolConfig)),
+    "gd2025": (GDProtocolConfig, GD_TABLE_KEYS),
 }
-_QUICK_SECTIONS = ("task", "network", "selection", "loss", "ga", "gd", "baselines", "ga2025")
+_QUICK_SECTIONS = (
+    "task",
+    "network",
+    "selection",
+    "loss",
+    "ga",
+    "gd",
+    "baselines",
+    "ga2025",
+    "gd2025",
+)
 
 
 def _check_tables(table: Mapping[str, Any], path: Path, quick: bool = False) -> None:
@@ -390,6 +414,18 @@ def load_study_config(path: str | os.PathLike[str], *, quick: bool = False) -> S
             if key not in body:
                 raise ConfigError(f"{path}: [ga2025] needs {key!r}")
         ga2025 = _build(GridProtocolConfig, body, path, "ga2025")
+    gd2025 = None
+    if "gd2025" in raw:
+        if ga2025 is None:
+            raise ConfigError(
+                f"{path}: [gd2025] needs a [ga2025] table (the GD sweep runs on the 2025 GA's "
+                "architecture, inner split and seeds)"
+            )
+        body = {k: _value(v) for k, v in raw["gd2025"].items()}
+        try:
+            gd2025 = gd_protocol_config(ga2025, body)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{path}: [gd2025] {exc}") from None
     return StudyConfig(
         path=path,
         task=task,
@@ -406,6 +442,7 @@ def load_study_config(path: str | os.PathLike[str], *, quick: bool = False) -> S
         paper=paper,
         quick=quick,
         ga2025=ga2025,
+        gd2025=gd2025,
     )
 
 
