@@ -177,13 +177,15 @@ def test_grid_reads_an_execution_folder_without_datapool(tmp_path):
     ]
 
 
-def test_grid_without_data_anywhere_says_what_to_pass(tmp_path):
+def test_grid_without_data_anywhere_says_what_to_pass(tmp_path, monkeypatch):
+    monkeypatch.setenv("DEBINN_DATA_DIR", str(tmp_path / "no-data-here"))
     folder = tmp_path / "alone"
     folder.mkdir()
     write_settings(folder / "executionSettings.csv", {"A-S1": column(1)})
     code, _, err = cli("grid", folder, "--out", tmp_path / "out")
     assert code == 2 and len(err.strip().splitlines()) == 1
-    assert "no DataPool folder, and no Datasets folder" in err and "pass --data" in err
+    assert "no DataPool folder, no Datasets folder" in err and "pass --data" in err
+    assert "debinn data fetch" in err
 
 
 def test_grid_runs_every_grid_of_an_executions_folder(tmp_path):

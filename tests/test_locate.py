@@ -50,3 +50,17 @@ def test_reproduce_skips_a_task_naming_the_folder_from_the_environment(monkeypat
     assert code == 0
     text = (out / "summary.md").read_text()
     assert f"data not found at {tmp_path / 'dlbcl' / 'Fold-1'}" in text
+
+
+def test_the_fetched_data_home_is_found_last(monkeypatch, tmp_path):
+    """What `debinn data fetch` downloaded is found without --data or $DEBINN_DATA_DIR."""
+    import debinn_jax.data.locate as locate
+
+    monkeypatch.delenv("DEBINN_DATA_DIR", raising=False)
+    home = tmp_path / "home"
+    monkeypatch.setenv("DEBINN_DATA_HOME", str(home))
+    monkeypatch.setattr(locate, "development_data_dirs", lambda: (tmp_path / "nothing",))
+    assert find_data_dir() is None  # an empty data home is not a data folder
+    (home / "dlbcl" / "Fold-1").mkdir(parents=True)
+    assert find_data_dir() == home
+    assert default_data_dir() == home  # debinn reproduce's default

@@ -22,9 +22,10 @@ input (the authors' repository as it is):
 
 data:
   The folds come from --data, else the execution folder's DataPool/<Data>/Dataset, else the
-  repository's Datasets folder (Executions/X -> Datasets/<dataset>/<variant>/Fold-*). --data
-  takes a Fold folder (Datasets/DLBCL/Dataset-1Fold/Fold-1), a folder of Fold-* folders, a
-  dataset folder (Datasets/DLBCL) or a folder of datasets (Datasets, or ../shared/data): the
+  repository's Datasets folder (Executions/X -> Datasets/<dataset>/<variant>/Fold-*), else
+  $DEBINN_DATA_DIR or the datasets 'debinn data fetch' downloaded. --data takes a Fold folder
+  (Datasets/DLBCL/Dataset-1Fold/Fold-1), a folder of Fold-* folders, a dataset folder
+  (Datasets/DLBCL) or a folder of datasets (Datasets, or the fetched data's folder): the
   dataset is matched by the settings' Data value and the grid name.
 
 columns:

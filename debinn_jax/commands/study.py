@@ -40,8 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--data-dir",
         type=Path,
         default=None,
-        help="folder with dlbcl/, hecktor-lite/, ctg/ (default: $DEBINN_DATA_DIR, else "
-        "../shared/data if it exists)",
+        help="folder with dlbcl/, hecktor-lite/, ctg/ (default: $DEBINN_DATA_DIR, else the "
+        "datasets 'debinn data fetch' downloaded)",
     )
     p.add_argument(
         "--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})"

@@ -254,7 +254,8 @@ def _by_hand(info: RemoteDataset, folder: Path) -> str:
     files = ", ".join(f.path for f in info.files)
     return (
         f"to place the files by hand, download {files} from {info.base_url.rstrip('/')}/ into "
-        f"{folder}/ (same relative paths), or fetch from a mirror with --base-url / base_url="
+        f"{folder}/ (same relative paths), or fetch from a mirror (debinn data fetch "
+        f"--base-url URL, or base_url=URL in Python)"
     )
 
 

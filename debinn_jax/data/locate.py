@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 DATA_ENV = "DEBINN_DATA_DIR"
+#: The dataset folders a data folder holds (the names ``debinn data fetch`` writes).
+DATASET_FOLDERS = ("dlbcl", "hecktor-lite", "ctg")
 
 
 def find_data_dir(explicit: str | os.PathLike[str] | None = None) -> Path | None:
@@ -26,21 +28,34 @@ def find_data_dir(explicit: str | os.PathLike[str] | None = None) -> Path | None
 
     In order: ``explicit`` (returned as given, even if missing, so the caller can name it in
     an error); ``$DEBINN_DATA_DIR`` (likewise); ``../shared/data`` relative to the working
-    directory; ``../shared/data`` beside the source checkout of this package. None when none
-    of the last two exists.
+    directory; ``../shared/data`` beside the source checkout of this package (the project's
+    development layout); the data home that ``debinn data fetch`` downloads into
+    (:func:`debinn_jax.cache.data_home`), when it holds at least one dataset folder. None
+    when none of the last three exists.
     """
     if explicit is not None:
         return Path(explicit)
     env = os.environ.get(DATA_ENV)
     if env:
         return Path(env)
-    for candidate in (
-        Path("..") / "shared" / "data",
-        Path(__file__).resolve().parents[2].parent / "shared" / "data",
-    ):
+    for candidate in development_data_dirs():
         if candidate.is_dir():
             return candidate
+    from debinn_jax.cache import data_home
+
+    home = data_home()
+    if any((home / name).is_dir() for name in DATASET_FOLDERS):
+        return home
     return None
+
+
+def development_data_dirs() -> tuple[Path, Path]:
+    """The project's development layout: ``../shared/data`` relative to the working directory,
+    and beside the source checkout of this package."""
+    return (
+        Path("..") / "shared" / "data",
+        Path(__file__).resolve().parents[2].parent / "shared" / "data",
+    )
 
 
 # --------------------------------------------------------------------------------------------

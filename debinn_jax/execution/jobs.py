@@ -25,6 +25,7 @@ import numpy as np
 from debinn_jax.data.dataset import DataError, Fold
 from debinn_jax.data.locate import (
     LayoutError,
+    find_data_dir,
     find_folds,
     match_score,
     repository_datasets,
@@ -76,7 +77,9 @@ def resolve_folds(
     folder of datasets (the authors' ``Datasets``, our ``shared/data``), matched to the grid by
     its ``Data`` value and name (:func:`~debinn_jax.data.locate.find_folds`). Without it: the
     execution folder's ``DataPool``, else the ``Datasets`` folder of the authors' repository
-    that holds the execution folder (``<repo>/Executions/<GRID>`` -> ``<repo>/Datasets``).
+    that holds the execution folder (``<repo>/Executions/<GRID>`` -> ``<repo>/Datasets``),
+    else the library's data folder (:func:`~debinn_jax.data.locate.find_data_dir`:
+    ``$DEBINN_DATA_DIR``, or the data home that ``debinn data fetch`` fills).
 
     Raises:
         LayoutError: nothing found, or a ``Datasets`` folder without this grid's data.
@@ -89,10 +92,13 @@ def resolve_folds(
         return find_folds(pool, hints), pool
     datasets = repository_datasets(execution)
     if datasets is None:
+        ours = find_data_dir()
+        if ours is not None and ours.is_dir():
+            return find_folds(ours, hints), ours
         raise LayoutError(
-            f"{execution}: no DataPool folder, and no Datasets folder of the authors' "
-            f"repository above it, for data {data_name!r}; pass --data with a Fold folder "
-            "or the Datasets folder"
+            f"{execution}: no DataPool folder, no Datasets folder of the authors' "
+            f"repository above it, and no fetched data (debinn data fetch) for data "
+            f"{data_name!r}; pass --data with a Fold folder or the Datasets folder"
         )
     folds = find_folds(datasets, hints)
     top = datasets / folds[0].relative_to(datasets).parts[0]

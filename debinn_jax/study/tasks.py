@@ -101,7 +101,8 @@ def prepare_task(task: TaskConfig, data_dir: Path | None, seeds: Sequence[int]) 
             + (
                 ""
                 if data_dir is not None
-                else " (no --data-dir, no $DEBINN_DATA_DIR and no ../shared/data)"
+                else " (no --data-dir, no $DEBINN_DATA_DIR and no fetched data: run "
+                "'debinn data fetch' or pass --data-dir)"
             )
         )
     splits = []
