@@ -44,6 +44,19 @@ BOOTSTRAP = 4000  # resamples for the median-gap intervals (seeded: the same num
 METRICS = ("BACC", "SNS", "SPC", "ACC")
 
 
+def cost_timing(path: Path) -> dict | None:
+    """The wall and compilation seconds over every session of a grid folder, from its cost
+    report (``cost.json``, written by ``debinn grid``), in ``results.json``'s timing keys; None
+    without one. (Before 2026-12-07 a resume that trained nothing overwrote ``results.json``'s
+    timing with its own zero seconds; the cost report kept every session.)"""
+    if not path.is_file():
+        return None
+    total = json.loads(path.read_text()).get("total", {}).get("seconds", {})
+    if "wall" not in total:
+        return None
+    return {"seconds": total["wall"], "compile_seconds": total.get("compile", float("nan"))}
+
+
 def authors_metrics(path: Path, metrics: tuple[str, ...] = METRICS) -> dict[str, tuple[float, ...]]:
     """The authors' test metrics per setting as fractions (``summary.csv``: ``<M> (m)`` in %)."""
     lines = [ln for ln in path.read_text().splitlines() if ln.strip()]
@@ -307,6 +320,7 @@ def main() -> int:
             if not (ours_path.is_file() and ref_path.is_file()):
                 continue
             ours_all, timing = ours_metrics(ours_path)
+            timing = cost_timing(args.runs / name / "cost.json") or timing
             theirs_all = authors_metrics(ref_path)
             ours = {k: v[0] for k, v in ours_all.items()}  # BACC
             theirs = {k: v[0] for k, v in theirs_all.items()}

@@ -481,7 +481,9 @@ def test_grid_resumes_without_training(small_grid):
     assert "done: 3 runs" in out
     assert "runs in" not in out  # no progress line: no sweep call
     resumed = steps["resume_results"]
-    assert resumed["timing"]["calls"] == []
+    # a resume that trains nothing keeps the folder's timing (the first session's)
+    assert resumed["timing"] == steps["first_results"]["timing"]
+    assert resumed["timing"]["calls"] and resumed["timing"]["sessions"] == 1
     assert resumed["records"] == steps["first_results"]["records"]
 
 
@@ -739,3 +741,36 @@ def test_accelerator_batching_gives_the_same_records_as_the_cpu_batching(tmp_pat
         tuple(r[k] for k in keys) for r in gpu.records
     ]
     assert len({r["generations_run"] for r in cpu.records}) > 1  # runs stopped apart
+
+
+def test_a_folder_timing_adds_up_its_sessions():
+    from debinn_jax.execution.grid import combined_timing
+
+    first = {
+        "calls": [{"runs": 2}],
+        "seconds": 10.0,
+        "compile_seconds": 4.0,
+        "programs_compiled": 2,
+        "phases": {"compile": 4.0, "generations": 5.0},
+    }
+    again = {
+        "calls": [{"runs": 1}],
+        "seconds": 3.0,
+        "compile_seconds": 0.5,
+        "programs_compiled": 1,
+        "phases": {"compile": 0.5, "generations": 2.0},
+    }
+    idle = {
+        "calls": [],
+        "seconds": 0.01,
+        "compile_seconds": 0.0,
+        "programs_compiled": 0,
+        "phases": {"compile": 0.0, "generations": 0.0},
+    }
+    one = combined_timing(None, first)
+    assert one["sessions"] == 1 and one["seconds"] == 10.0
+    assert combined_timing(one, idle) == one  # a resume that trained nothing
+    two = combined_timing(one, again)
+    assert two["sessions"] == 2 and two["calls"] == [{"runs": 2}, {"runs": 1}]
+    assert (two["seconds"], two["compile_seconds"], two["programs_compiled"]) == (13.0, 4.5, 3)
+    assert two["phases"] == {"compile": 4.5, "generations": 7.0}

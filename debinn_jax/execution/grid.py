@@ -363,6 +363,42 @@ def _union(base: Sequence[dict[str, Any]], new: Sequence[dict[str, Any]]) -> lis
     return list(out.values())
 
 
+def _saved_timing(out: Path) -> dict[str, Any] | None:
+    """The ``timing`` of ``out/results.json``, or None (no file, none saved, unreadable)."""
+    try:
+        saved = json.loads((out / "results.json").read_text()).get("timing")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return saved if isinstance(saved, dict) else None
+
+
+def combined_timing(saved: Mapping[str, Any] | None, session: Mapping[str, Any]) -> dict[str, Any]:
+    """A grid folder's timing over its sessions: ``saved`` (the file's) plus ``session``.
+
+    A session that trained nothing (a resume of a finished folder) leaves the saved timing as
+    it is; otherwise seconds, compilation, programs and phases add up, the calls are
+    concatenated and ``sessions`` counts the sessions that trained.
+    """
+    session = dict(session)
+    if saved is None:
+        return {**session, "sessions": 1}
+    if not session.get("calls"):
+        return dict(saved)
+    phases = dict(saved.get("phases", {}))
+    for k, v in session.get("phases", {}).items():
+        phases[k] = phases.get(k, 0.0) + v
+    return {
+        **session,
+        "calls": [*saved.get("calls", []), *session["calls"]],
+        "seconds": saved.get("seconds", 0.0) + session.get("seconds", 0.0),
+        "compile_seconds": saved.get("compile_seconds", 0.0) + session.get("compile_seconds", 0.0),
+        "programs_compiled": saved.get("programs_compiled", 0)
+        + session.get("programs_compiled", 0),
+        "phases": phases,
+        "sessions": saved.get("sessions", 1) + 1,
+    }
+
+
 class _Store:
     """Where a grid's records live: ``out/results.json``, shared with other processes under the
     folder lock, with claims (:mod:`~debinn_jax.execution.lock`); or memory (``out`` None).
@@ -458,7 +494,10 @@ class _Store:
             return _union(records, new)
         with self._lock():
             merged = _union(_finished(self.out, self.meta), new)
-            _write_outputs(self.out, merged, self.data_name, {**self.meta, **(extra or {})})
+            extra = dict(extra or {})
+            if "timing" in extra:  # the folder's time over every session, not the last one's
+                extra["timing"] = combined_timing(_saved_timing(self.out), extra["timing"])
+            _write_outputs(self.out, merged, self.data_name, {**self.meta, **extra})
             self.claims.set(self.claims.pairs - _pairs(merged))
         return merged
 
