@@ -320,7 +320,7 @@ def _report(
     t = result.timing
     n_trained = sum("same_run_as" not in r for r in result.trained)
     print(
-        f"{tag}done: {len(mine)} runs ({n_trained} trained in this session); test BACC median "
+        f"{tag}done: {len(mine)} run{'s' * (len(mine) != 1)} ({n_trained} trained in this session); test BACC median "
         f"{np.median(bacc):.3f}, mean {np.mean(bacc):.3f}; {t['seconds']:.0f} s "
         f"({t['phases']['compile']:.0f} s tracing and compiling, {t['compile_groups']} run "
         f"program{'s' * (t['compile_groups'] != 1)})"
