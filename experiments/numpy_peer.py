@@ -41,8 +41,8 @@ A, RHO, EPS = 0.8920620580763856, 0.4, float(np.finfo(np.float64).eps)
 def layout(sizes: tuple[int, ...], groups: tuple[int, ...], ss: bool) -> dict:
     """Where each layer's points (and scale/shift genes) sit in an authors' genome."""
     out, pos = {"scale": [], "shift": []}, 0
-    if ss:
-        for g in (*groups, sizes[-1]):
+    if ss:  # one (scale, shift) pair per group of every non-input layer (groups has them all)
+        for g in groups:
             idx = pos + 2 * np.arange(g)
             out["scale"].append(idx)
             out["shift"].append(idx + 1)

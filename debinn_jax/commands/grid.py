@@ -281,7 +281,8 @@ def _replay_comparison(args: argparse.Namespace, job: Any, job_out: Path, record
     rows = compare_rows(records, read_authors_summary(path), data_name)
     c = counts(rows)
     where = f"{path.parent.name}/{path.name}"  # no machine-specific path in the reports
-    title = f"Replay of {data_name} {job.name} ({args.replay} rules) vs {where}"
+    name = job.name if job.name.startswith(data_name) else f"{data_name} {job.name}"
+    title = f"Replay of {name} ({args.replay} rules) vs {where}"
     write_text_atomic(job_out / "replay.md", replay_report(rows, title))
     write_json_atomic(job_out / "replay.json", {"authors_summary": where, "rows": rows})
     print(
@@ -320,7 +321,8 @@ def _report(
     t = result.timing
     n_trained = sum("same_run_as" not in r for r in result.trained)
     print(
-        f"{tag}done: {len(mine)} run{'s' * (len(mine) != 1)} ({n_trained} trained in this session); test BACC median "
+        f"{tag}done: {len(mine)} run{'s' * (len(mine) != 1)} ({n_trained} trained in this "
+        "session); test BACC median "
         f"{np.median(bacc):.3f}, mean {np.mean(bacc):.3f}; {t['seconds']:.0f} s "
         f"({t['phases']['compile']:.0f} s tracing and compiling, {t['compile_groups']} run "
         f"program{'s' * (t['compile_groups'] != 1)})"
