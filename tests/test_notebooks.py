@@ -144,3 +144,27 @@ def test_executed_notebook_04_runs_on_tiny_budget(tmp_path: Path, monkeypatch) -
     )
     assert "GA − GD" in text and "honest protocol" in text
     assert (tmp_path / "figures" / "moons_2025_boundaries.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_notebook_02_without_data_says_what_to_fetch(tmp_path: Path, monkeypatch) -> None:
+    """Without any data, notebook 02 runs to its end and names the command that fetches it."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(NOTEBOOKS / "02_radiomics_ga_vs_gd.ipynb", as_version=4)
+    monkeypatch.setenv("DEBINN_NOTEBOOK_BUDGET", "tiny")
+    monkeypatch.setenv("DEBINN_NOTEBOOK_OUT", str(tmp_path / "figures"))
+    monkeypatch.setenv("DEBINN_DATA_DIR", str(tmp_path / "no-data"))
+    monkeypatch.setenv("DEBINN_DATA_HOME", str(tmp_path / "empty-home"))
+    client = NotebookClient(
+        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    )
+    client.execute()
+    printed = "".join(
+        out.get("text", "")
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for out in cell.get("outputs", [])
+    )
+    assert "dlbcl: not found, skipped. Fetch it with `debinn data fetch dlbcl`" in printed
+    assert "nothing trained" in printed
