@@ -108,6 +108,7 @@ def test_interrupted_study_resumes_skipping_finished_records(tmp_path, monkeypat
     assert f"| {study.METHOD_LABELS['ga']} |" in summary  # the finished GA row is shown
     ga_ckpt = "ga.ckpt" if batch_seeds else "ga-seed0.ckpt"
     assert (out / "checkpoints" / "moons" / ga_ckpt).exists()
+    first_seconds = json.loads((out / "results.json").read_text())["meta"]["total_seconds"]
 
     # resumed: the finished records are kept as they were (train_seconds too), the rest run
     assert reproduce(configs, out, "--resume") == 0
@@ -120,6 +121,9 @@ def test_interrupted_study_resumes_skipping_finished_records(tmp_path, monkeypat
     results = json.loads((out / "results.json").read_text())
     assert results["meta"]["status"].startswith("complete")
     assert "status: complete" in (out / "summary.md").read_text()
+    # the wall time adds up over the invocations (the second one alone is not the study's)
+    assert results["meta"]["total_seconds"] > first_seconds > 0
+    assert "summed over the invocations" in (out / "summary.md").read_text()
     # seed 0's GA model came back from its finished checkpoint: the figures are all there
     for name in ("moons_decision_boundaries.png", "moons_training_curves.png"):
         assert (out / name).exists(), name
@@ -152,3 +156,26 @@ def test_resume_of_a_foreign_results_file_is_one_clear_line(configs, tmp_path, c
     assert "not a results file of debinn reproduce" in err
     assert (out / "results.json").read_text() == '{"format": "something else"}'
     assert study.ResumeError.__mro__[1] is ValueError
+
+
+def test_each_2025_protocol_frees_its_compiled_programs(tmp_path, monkeypatch):
+    """A study trains many networks in one process; XLA on CPU maps each compiled program into
+    memory, and a full four-task study once died of it ("LLVM compilation error: Cannot
+    allocate memory", the kernel's map limit). Each 2025 protocol's programs are freed once it
+    is done."""
+    configs = tmp_path / "configs"
+    configs.mkdir()
+    text = TINY + '\n[ga2025]\narchitecture = "1H"\nhidden = [4]\ndata = "SYN"\nseeds = 2\n'
+    (configs / "moons.toml").write_text(text, encoding="utf-8")
+    events: list[str] = []
+
+    def fake_ga2025(cfg, data, out, base, say):
+        events.append("ga2025")
+        return {"records": [], "settings": 0}
+
+    monkeypatch.setattr(study, "run_ga2025", fake_ga2025)
+    monkeypatch.setattr(study, "release_compiled_programs", lambda: events.append("release"))
+    monkeypatch.setattr(study, "write_summary", lambda results: "")  # no real grid to report
+    out = tmp_path / "out"
+    assert reproduce(configs, out, "--no-figures", "--methods", "ga2025") == 0
+    assert events == ["ga2025", "release"]

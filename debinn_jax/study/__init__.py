@@ -40,6 +40,7 @@ from typing import Any
 import jax
 import numpy as np
 
+from debinn_jax.cache import release_compiled_programs
 from debinn_jax.network import dense_param_count
 from debinn_jax.study.config import (
     BASELINES,
@@ -287,7 +288,8 @@ def run_ga2025(
     for method in PROTOCOL_METHODS:
         vals = [r["test_balanced_accuracy"] for r in records if r["method"] == method]
         m, sd = mean_sd(vals)
-        say(f"[{name}] {method}: test balanced accuracy {_fmt(m)} ± {_fmt(sd)} ({len(vals)} runs)")
+        mean_text = f"{_fmt(m)} ± {_fmt(sd)}"
+        say(f"[{name}] {method}: test balanced accuracy {mean_text} ({_runs(len(vals))})")
     details["total_seconds"] = time.perf_counter() - t0
     details["output"] = str(out)
     details["records"] = records
@@ -334,11 +336,17 @@ def run_gd2025(
     for method in GD_PROTOCOL_METHODS:
         vals = [r["test_balanced_accuracy"] for r in records if r["method"] == method]
         m, sd = mean_sd(vals)
-        say(f"[{name}] {method}: test balanced accuracy {_fmt(m)} ± {_fmt(sd)} ({len(vals)} runs)")
+        mean_text = f"{_fmt(m)} ± {_fmt(sd)}"
+        say(f"[{name}] {method}: test balanced accuracy {mean_text} ({_runs(len(vals))})")
     details["total_seconds"] = time.perf_counter() - t0
     details["output"] = str(out)
     details["records"] = records
     return details
+
+
+def _runs(n: int) -> str:
+    """``"1 run"``, ``"3 runs"``."""
+    return f"{n} run" if n == 1 else f"{n} runs"
 
 
 def run_study(
@@ -396,6 +404,8 @@ def run_study(
 
         shutil.rmtree(ckpt_root)  # a fresh study: the old runs' checkpoints are not its own
     t_start = time.perf_counter()
+    # a resumed study's wall time adds up over its invocations
+    prior_seconds = float((previous or {}).get("meta", {}).get("total_seconds", 0.0) or 0.0)
     quick = any(c.quick for c in configs)
     results: dict[str, Any] = {
         "format": RESULTS_FORMAT,
@@ -452,7 +462,7 @@ def run_study(
     def save(final: bool = False) -> None:
         results["summary"] = summarize(results["records"], seed=bootstrap_seed)
         results["comparisons_2025"] = comparisons_2025(results["records"], seed=bootstrap_seed)
-        results["meta"]["total_seconds"] = time.perf_counter() - t_start
+        results["meta"]["total_seconds"] = prior_seconds + time.perf_counter() - t_start
         results["meta"]["status"] = status(final)
         write_json_atomic(out / "results.json", _jsonable(results))
         write_text_atomic(out / "summary.md", write_summary(results))
@@ -566,6 +576,7 @@ def run_study(
                 ] + records
                 entry["ga2025"] = details
                 save()
+                release_compiled_programs()  # its grids' programs are not needed again
                 continue
             if method == "gd2025":
                 assert cfg.gd2025 is not None
@@ -581,6 +592,7 @@ def run_study(
                 ] + records
                 entry["gd2025"] = details
                 save()
+                release_compiled_programs()  # its grids' programs are not needed again
                 continue
             finished = done.get(method, {})
             n_todo = sum(1 for s in data.splits if s.seed not in finished)

@@ -434,7 +434,8 @@ def write_summary(results: Mapping[str, Any]) -> str:
         f"- machine: {meta['machine']}",
         f"- seeds per task and method: {meta['seeds']}"
         + (" (**--quick: reduced budgets, not the full study**)" if meta["quick"] else ""),
-        f"- total wall time: {meta.get('total_seconds', math.nan):.0f} s",
+        f"- total wall time: {meta.get('total_seconds', math.nan):.0f} s"
+        + (" (summed over the invocations of a resumed study)" if meta.get("resumed_from") else ""),
         "- every number is measured on held-out test splits; layouts are chosen on an inner "
         "validation split of the training data, never on test (except the rows labelled "
         "*authors' protocol*, which pick the best of the 2025 grid on test, as the paper did).",
