@@ -160,9 +160,9 @@ def test_resume_of_a_foreign_results_file_is_one_clear_line(configs, tmp_path, c
 
 def test_each_2025_protocol_frees_its_compiled_programs(tmp_path, monkeypatch):
     """A study trains many networks in one process; XLA on CPU maps each compiled program into
-    memory, and a full four-task study once died of it ("LLVM compilation error: Cannot
-    allocate memory", the kernel's map limit). Each 2025 protocol's programs are freed once it
-    is done."""
+    memory; a full four-task study once died with "LLVM compilation error: Cannot allocate
+    memory", the failure of a process at the kernel's map limit. Each 2025 protocol's programs
+    are freed once it is done."""
     configs = tmp_path / "configs"
     configs.mkdir()
     text = TINY + '\n[ga2025]\narchitecture = "1H"\nhidden = [4]\ndata = "SYN"\nseeds = 2\n'
