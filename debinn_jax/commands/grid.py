@@ -314,6 +314,7 @@ def _report(
         work_of,
     )
     from debinn_jax.execution.jobs import authors_bacc
+    from debinn_jax.execution.progress import count_runs
 
     names = {r.name for r in job.runs}
     mine = [r for r in result.records if r["name"] in names]
@@ -321,7 +322,7 @@ def _report(
     t = result.timing
     n_trained = sum("same_run_as" not in r for r in result.trained)
     print(
-        f"{tag}done: {len(mine)} run{'s' * (len(mine) != 1)} ({n_trained} trained in this "
+        f"{tag}done: {count_runs(len(mine))} ({n_trained} trained in this "
         "session); test BACC median "
         f"{np.median(bacc):.3f}, mean {np.mean(bacc):.3f}; {t['seconds']:.0f} s "
         f"({t['phases']['compile']:.0f} s tracing and compiling, {t['compile_groups']} run "

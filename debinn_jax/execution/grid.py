@@ -30,7 +30,7 @@ import numpy as np
 
 from debinn_jax.data.dataset import DataError, Fold
 from debinn_jax.data.locate import natural_key
-from debinn_jax.execution.progress import WorkMeter
+from debinn_jax.execution.progress import WorkMeter, count_runs
 from debinn_jax.execution.translate import GridRun
 from debinn_jax.stopping import RunInterrupted
 
@@ -347,11 +347,6 @@ class _PhaseClock:
 Pair = tuple[str, str]
 
 
-def _runs(n: int) -> str:
-    """``1 run``, ``3 runs``."""
-    return f"{n} run{'s' * (n != 1)}"
-
-
 def _pairs(records: Sequence[Mapping[str, Any]]) -> set[Pair]:
     return {(r["name"], r["fold"]) for r in records}
 
@@ -452,7 +447,7 @@ class _Store:
             if others:
                 holder = next(iter(others.values()))
                 raise FolderBusy(
-                    f"{self.out}: {_runs(len(others))} "
+                    f"{self.out}: {count_runs(len(others))} "
                     f"{'is' if len(others) == 1 else 'are'} being trained there by "
                     f"{holder.describe()}; a restart would discard them: wait for it to end "
                     "or choose another output folder"
@@ -512,7 +507,8 @@ class _Store:
         names = sorted({name for name, _ in held}, key=lambda n: natural_key(n))
         position.batch, position.waiting_for = 0, " and ".join(holders)
         label = column_label(names)
-        self.notify(f"waiting for {_runs(len(held))} ({label}) trained by {position.waiting_for}")
+        waiting = count_runs(len(held))
+        self.notify(f"waiting for {waiting} ({label}) trained by {position.waiting_for}")
         t0 = time.perf_counter()
         while True:
             time.sleep(poll)
@@ -734,7 +730,7 @@ def run_grid(
                     if held and not wait and first:
                         holder0 = next(iter(held.values()))
                         raise FolderBusy(
-                            f"{out_dir}: {_runs(len(held))} of those asked for "
+                            f"{out_dir}: {count_runs(len(held))} of those asked for "
                             f"{'is' if len(held) == 1 else 'are'} being trained by "
                             f"{holder0.describe()}; wait for it, or leave out --no-wait"
                         )

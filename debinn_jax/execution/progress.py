@@ -36,6 +36,11 @@ def duration(seconds: float) -> str:
     return f"{h} h {m:02d} min"
 
 
+def count_runs(n: int) -> str:
+    """``1 run``, ``3 runs``."""
+    return f"{n} run{'s' * (n != 1)}"
+
+
 @dataclasses.dataclass
 class WorkMeter:
     """The work of a set of runs, for a progress line with an ETA.

@@ -41,6 +41,7 @@ import jax
 import numpy as np
 
 from debinn_jax.cache import release_compiled_programs
+from debinn_jax.execution.progress import count_runs
 from debinn_jax.network import dense_param_count
 from debinn_jax.study.config import (
     BASELINES,
@@ -285,11 +286,7 @@ def run_ga2025(
         base={**base, "architecture": f"2025 {g.architecture}", "hidden": list(g.hidden)},
         progress=lambda line: say(f"[{name}] ga2025 {line}"),
     )
-    for method in PROTOCOL_METHODS:
-        vals = [r["test_balanced_accuracy"] for r in records if r["method"] == method]
-        m, sd = mean_sd(vals)
-        mean_text = f"{_fmt(m)} ± {_fmt(sd)}"
-        say(f"[{name}] {method}: test balanced accuracy {mean_text} ({_runs(len(vals))})")
+    _say_protocol_means(records, PROTOCOL_METHODS, name, say)
     details["total_seconds"] = time.perf_counter() - t0
     details["output"] = str(out)
     details["records"] = records
@@ -333,20 +330,25 @@ def run_gd2025(
         base={**base, "architecture": f"2025 {g.architecture}", "hidden": list(g.hidden)},
         progress=lambda line: say(f"[{name}] gd2025 {line}"),
     )
-    for method in GD_PROTOCOL_METHODS:
-        vals = [r["test_balanced_accuracy"] for r in records if r["method"] == method]
-        m, sd = mean_sd(vals)
-        mean_text = f"{_fmt(m)} ± {_fmt(sd)}"
-        say(f"[{name}] {method}: test balanced accuracy {mean_text} ({_runs(len(vals))})")
+    _say_protocol_means(records, GD_PROTOCOL_METHODS, name, say)
     details["total_seconds"] = time.perf_counter() - t0
     details["output"] = str(out)
     details["records"] = records
     return details
 
 
-def _runs(n: int) -> str:
-    """``"1 run"``, ``"3 runs"``."""
-    return f"{n} run" if n == 1 else f"{n} runs"
+def _say_protocol_means(
+    records: Sequence[Mapping[str, Any]],
+    methods: Sequence[str],
+    name: str,
+    say: Callable[[str], None],
+) -> None:
+    """One line per protocol method: its mean ± sd test balanced accuracy over its runs."""
+    for method in methods:
+        vals = [r["test_balanced_accuracy"] for r in records if r["method"] == method]
+        m, sd = mean_sd(vals)
+        mean_text = f"{_fmt(m)} ± {_fmt(sd)}"
+        say(f"[{name}] {method}: test balanced accuracy {mean_text} ({count_runs(len(vals))})")
 
 
 def run_study(
@@ -562,35 +564,24 @@ def run_study(
         ckpt_dir = ckpt_root / task.name
         outcomes: dict[str, MethodOutcome] = {}
         for method in todo:
-            if method == "ga2025":
-                assert cfg.ga2025 is not None
-                if entry.get("ga2025"):
-                    say(f"[{task.name}] ga2025: finished before (--resume)")
+            if method in ("ga2025", "gd2025"):
+                assert getattr(cfg, method) is not None
+                if entry.get(method):
+                    say(f"[{task.name}] {method}: finished before (--resume)")
                     continue
-                details = run_ga2025(cfg, data, out / "ga2025" / task.name, base, say)
+                run_protocols, kinds = (
+                    (run_ga2025, PROTOCOL_METHODS)
+                    if method == "ga2025"
+                    else (run_gd2025, GD_PROTOCOL_METHODS)
+                )
+                details = run_protocols(cfg, data, out / method / task.name, base, say)
                 records = details.pop("records")
                 results["records"] = [
                     r
                     for r in results["records"]
-                    if not (r.get("task") == task.name and r.get("method") in PROTOCOL_METHODS)
+                    if not (r.get("task") == task.name and r.get("method") in kinds)
                 ] + records
-                entry["ga2025"] = details
-                save()
-                release_compiled_programs()  # its grids' programs are not needed again
-                continue
-            if method == "gd2025":
-                assert cfg.gd2025 is not None
-                if entry.get("gd2025"):
-                    say(f"[{task.name}] gd2025: finished before (--resume)")
-                    continue
-                details = run_gd2025(cfg, data, out / "gd2025" / task.name, base, say)
-                records = details.pop("records")
-                results["records"] = [
-                    r
-                    for r in results["records"]
-                    if not (r.get("task") == task.name and r.get("method") in GD_PROTOCOL_METHODS)
-                ] + records
-                entry["gd2025"] = details
+                entry[method] = details
                 save()
                 release_compiled_programs()  # its grids' programs are not needed again
                 continue
